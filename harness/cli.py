@@ -1,0 +1,51 @@
+"""The `harness` command: options -> records -> runs -> writers and judges."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from harness.commands.compare import compare
+from harness.commands.generate import generate
+from harness.commands.run import run
+from harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
+from stores import StoreError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Memory stress and benchmark harness for JSON-file session stores."""
+    ctx.obj = {"debug": debug}
+
+
+cli.add_command(generate)
+cli.add_command(run)
+cli.add_command(compare)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line errors with their exit codes; tracebacks only with --debug."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="harness", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("harness: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+    except (HarnessError, StoreError) as exc:
+        if debug:
+            raise
+        click.echo(f"harness: error: {exc}", err=True)
+        sys.exit(exc.exit_code if isinstance(exc, HarnessError) else EXIT_FAILED)
+    except KeyboardInterrupt:
+        click.echo("harness: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

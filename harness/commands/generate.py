@@ -1,0 +1,27 @@
+"""`harness generate`: write a synthetic sessions.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from harness.commands.options import store_shape_options
+from harness.generator import GenerateSpec
+from harness.generator import generate as generate_store
+
+
+@click.command()
+@store_shape_options
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True,
+              help="Where to write the store.")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def generate(profile: str, target_kb: int | None, entries: int | None, seed: int, output: Path,
+             force: bool) -> None:
+    """Generate a synthetic sessions.json of a target size or entry count."""
+    if target_kb is None and entries is None:
+        target_kb = 7600
+    spec = GenerateSpec(profile=profile, seed=seed, target_kb=target_kb, entries=entries)
+    made = generate_store(spec, output, force=force)
+    click.echo(f"wrote {made.path}: {made.size_bytes} bytes, {made.entries} entries "
+               f"(profile {profile}, seed {seed})")

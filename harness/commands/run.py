@@ -1,0 +1,116 @@
+"""`harness run`: measure a store in a worker process and write a result folder."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from harness.commands.options import store_shape_options
+from harness.config import RunConfig
+from harness.environment import capture
+from harness.errors import EXIT_FAILED, HarnessError
+from harness.generator import GenerateSpec
+from harness.heap import METERS
+from harness.records import Run
+from harness.runner import run_worker
+from harness.storefile import prepare_store
+from harness.writers.console import run_summary, samples_table
+from harness.writers.folder import create_folder, new_result_folder
+from harness.writers.run_folder import write_run
+from stores import STORES
+
+STDERR_LINES_SHOWN = 5
+
+
+def _env_pairs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name:
+            raise HarnessError(f"--env takes NAME=VALUE, got {value!r}")
+        pairs.append((name, setting))
+    return tuple(pairs)
+
+
+def build_config(store: str, store_file: Path | None, profile: str, target_kb: int | None,
+                 entries: int | None, seed: int, **options) -> RunConfig:
+    """The run's frozen configuration from the command line's values."""
+    if store_file is not None and (target_kb is not None or entries is not None):
+        raise HarnessError("--store-file measures an existing store: drop --target-kb/--entries")
+    spec = None
+    if store_file is None:
+        spec = GenerateSpec(profile=profile, seed=seed,
+                            target_kb=7600 if target_kb is None and entries is None else target_kb,
+                            entries=entries)
+    label = options.pop("label") or store + ("-reuse" if options["reuse_loaded_store"] else "")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", label):
+        raise HarnessError(f"--label may hold only letters, digits, '.', '_' and '-': {label!r}")
+    return RunConfig(store=store, label=label, env=_env_pairs(options.pop("env")),
+                     generate=spec, store_file=store_file, **options)
+
+
+@contextlib.contextmanager
+def _progress(total: int, enabled: bool | None) -> Iterator:
+    with tqdm(total=total, unit="cycle", file=sys.stderr, disable=None if enabled is None else not enabled,
+              leave=False, dynamic_ncols=True) as bar:
+        yield lambda cycle: bar.update(cycle - bar.n)
+
+
+@click.command()
+@click.option("--store", type=click.Choice(sorted(STORES)), required=True,
+              help="Store implementation under test.")
+@click.option("--store-file", type=click.Path(path_type=Path),
+              help="Measure a copy of this existing sessions.json instead of generating one.")
+@store_shape_options
+@click.option("--cycles", type=int, default=50, show_default=True)
+@click.option("--sample-every", type=int, default=10, show_default=True,
+              help="Take a sample row every N cycles (and after the last).")
+@click.option("--reuse-loaded-store", is_flag=True,
+              help="Pass each cycle's loaded store to update() as its base snapshot.")
+@click.option("--touch-keys", type=int, default=400, show_default=True,
+              help="Cycles update the first N keys in turn.")
+@click.option("--heap", type=click.Choice(sorted(METERS)), default="allocator",
+              show_default=True, help="How heap_mb is measured (tracemalloc is 3-8x slower).")
+@click.option("--interval-ms", type=float, default=10.0, show_default=True,
+              help="Background RSS sampling interval.")
+@click.option("--timeout", "timeout_s", type=float, default=1800.0, show_default=True,
+              help="Seconds before the worker is killed and the run marked failed.")
+@click.option("--env", multiple=True, help="NAME=VALUE set for the worker (repeatable).")
+@click.option("--label", default="", help="Result folder suffix (default: store name).")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
+              show_default=True)
+@click.option("--run-dir", type=click.Path(path_type=Path),
+              help="Exact result folder to create (must not exist).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
+def run(results_dir: Path, run_dir: Path | None, progress: bool | None, **values) -> None:
+    """Run load/update cycles on a store in a measured worker; write CSVs and meta.json."""
+    config = build_config(**values)
+    folder = create_folder(run_dir) if run_dir else new_result_folder(results_dir, config.label)
+    with tempfile.TemporaryDirectory(prefix="harness-") as scratch:
+        try:
+            store_path, store_info = prepare_store(config, Path(scratch))
+        except HarnessError:
+            folder.rmdir()  # nothing was measured: leave no empty result behind
+            raise
+        with _progress(config.cycles, progress) as on_cycle:
+            result = run_worker(config, store_path, store_info, capture(dict(config.env)),
+                                Path(scratch), tuple(sys.argv), on_cycle)
+    write_run(result, folder)
+    click.echo(samples_table(result))
+    click.echo(run_summary(result, str(folder)))
+    if result.status != "complete":
+        raise HarnessError(_failure(result), 130 if result.status == "interrupted" else EXIT_FAILED)
+
+
+def _failure(result: Run) -> str:
+    tail = result.worker.stderr_tail.strip().splitlines()[-STDERR_LINES_SHOWN:]
+    shown = "".join(f"\n  worker stderr: {line}" for line in tail)
+    return f"run {result.status}: {result.error} (partial results kept){shown}"

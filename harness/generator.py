@@ -1,0 +1,131 @@
+"""Write a synthetic `sessions.json` of a target size or entry count, streaming to disk.
+
+Entries are built and written one group at a time, so memory stays flat whatever the size. The
+size lands on the target to the byte: whole groups are written while they fit, then single
+entries, and the last entry is sized to fill exactly what is left.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from harness.errors import HarnessError
+from harness.profiles import KB, PROFILES, entry_cost, entry_line
+
+# "{\n" + members joined by ",\n" + "\n}": each member costs its line plus 2 bytes.
+FRAME_BYTES = 2
+MAX_TARGET_KB = 64 * 1024 * 1024  # 64 GiB: past this a typo is likelier than a plan
+
+
+@dataclass(frozen=True)
+class GenerateSpec:
+    """What to generate: a profile, a seed, and either a size in KiB or an entry count."""
+
+    profile: str
+    seed: int
+    target_kb: int | None = None
+    entries: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise HarnessError(f"unknown profile {self.profile!r}; known: "
+                               f"{', '.join(sorted(PROFILES))}")
+        if (self.target_kb is None) == (self.entries is None):
+            raise HarnessError("give exactly one of --target-kb and --entries")
+        if self.target_kb is not None and not 0 < self.target_kb <= MAX_TARGET_KB:
+            raise HarnessError(f"--target-kb must be between 1 and {MAX_TARGET_KB}, "
+                               f"got {self.target_kb}")
+        if self.entries is not None and not 0 < self.entries <= 10_000_000:
+            raise HarnessError(f"--entries must be between 1 and 10000000, got {self.entries}")
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated store on disk."""
+
+    path: Path
+    size_bytes: int
+    entries: int
+
+
+def generate(spec: GenerateSpec, out: Path, force: bool = False) -> Generated:
+    """Write the store to `out` (mode 0600); an existing file is kept unless `force`."""
+    if out.exists() and not force:
+        raise HarnessError(f"{out}: already exists; pass --force to replace it")
+    if out.is_dir():
+        raise HarnessError(f"{out}: is a directory")
+    if not out.parent.is_dir():
+        raise HarnessError(f"{out.parent}: folder does not exist")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise HarnessError(f"{out.parent}: cannot write here ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            entries = _write_members(handle, _members(spec))
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Generated(out, out.stat().st_size, entries)
+
+
+def _write_members(handle: IO[str], members: Iterator[str]) -> int:
+    count = 0
+    handle.write("{")
+    for line in members:
+        handle.write(",\n" if count else "\n")
+        handle.write(line)
+        count += 1
+    handle.write("\n}" if count else "}")
+    return count
+
+
+def _members(spec: GenerateSpec) -> Iterator[str]:
+    profile = PROFILES[spec.profile](random.Random(spec.seed))
+    if spec.entries is not None:
+        yield from _by_count(profile, spec.entries)
+    else:
+        yield from _by_size(profile, spec.target_kb * KB)
+
+
+def _by_count(profile, wanted: int) -> Iterator[str]:
+    written = 0
+    for group in profile.groups():
+        if written + len(group) > wanted:
+            break
+        for key, entry in group:
+            yield entry_line(key, entry)
+        written += len(group)
+    for _ in range(wanted - written):
+        yield entry_line(*profile.single())
+
+
+def _by_size(profile, target_bytes: int) -> Iterator[str]:
+    reserve = profile.min_filler_bytes
+    if target_bytes < FRAME_BYTES + reserve:
+        raise HarnessError(f"--target-kb is too small for profile {profile.name!r}: the "
+                           f"smallest store it makes is {-(-(FRAME_BYTES + reserve) // KB)} KB")
+    written = FRAME_BYTES
+    for group in profile.groups():
+        lines = [entry_line(key, entry) for key, entry in group]
+        cost = sum(len(line.encode("utf-8")) + 2 for line in lines)
+        if written + cost + reserve > target_bytes:
+            break
+        yield from lines
+        written += cost
+    while True:
+        key, entry = profile.single()
+        cost = entry_cost(key, entry)
+        if written + cost + reserve > target_bytes:
+            break
+        yield entry_line(key, entry)
+        written += cost
+    # The separator of the last member is the closing "\n}" rather than ",\n", costing the same.
+    yield entry_line(*profile.filler(target_bytes - written))

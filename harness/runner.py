@@ -1,0 +1,204 @@
+"""Start the measured worker, follow its messages, sample it from outside, build the `Run`.
+
+The only module that starts processes. A worker that fails, hangs or is interrupted is data:
+the `Run` comes back with what was gathered, a status and the error, never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from harness.config import RunConfig
+from harness.protocol import ACK, ProtocolError, decode
+from harness.records import CycleTiming, Run, Sample, Status, StoreInfo, WorkerInfo
+from harness.sampler import RssSampler, kernel_peak_rss_bytes
+
+STDERR_TAIL_CHARS = 4000
+
+
+class WorkerFailed(Exception):
+    """The exchange with the worker cannot go on; the message says why."""
+
+
+@dataclass
+class _Exchange:
+    """What has been gathered from one worker so far."""
+
+    samples: list[Sample] = field(default_factory=list)
+    cycles: list[CycleTiming] = field(default_factory=list)
+    hello: dict[str, Any] = field(default_factory=dict)
+    kernel_peak: int | None = None
+    done: bool = False
+    worker_error: str | None = None
+    boundary: int = 0  # index of the first timeline point since the previous sample
+
+
+def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int) -> list[str]:
+    command = [sys.executable, "-m", "harness.worker", "--store", config.store,
+               "--path", str(store_path), "--cycles", str(config.cycles),
+               "--sample-every", str(config.sample_every), "--touch-keys", str(config.touch_keys),
+               "--heap", config.heap, "--msg-fd", str(msg_fd), "--ack-fd", str(ack_fd)]
+    if config.reuse_loaded_store:
+        command.append("--reuse-loaded-store")
+    return command
+
+
+def run_worker(config: RunConfig, store_path: Path, store: StoreInfo,
+               environment: dict[str, Any], scratch: Path, argv: tuple[str, ...] = (),
+               on_cycle: Callable[[int], None] | None = None) -> Run:
+    """Run one worker over the store at `store_path` and return everything it measured."""
+    started_at = _now()
+    exchange = _Exchange()
+    msg_r, msg_w = os.pipe()
+    ack_r, ack_w = os.pipe()
+    stderr_path = scratch / "worker-stderr.txt"
+    with stderr_path.open("wb") as stderr, (scratch / "worker-stdout.txt").open("wb") as stdout:
+        process = subprocess.Popen(
+            worker_command(config, store_path, msg_w, ack_r), pass_fds=(msg_w, ack_r),
+            stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+            env={**os.environ, **dict(config.env)}, start_new_session=True)
+    os.close(msg_w)
+    os.close(ack_r)
+    started = time.monotonic()
+    sampler = RssSampler(process.pid, config.interval_ms, started)
+    sampler.start()
+    status: Status = "complete"
+    error = None
+    try:
+        _follow(process, msg_r, ack_w, sampler, exchange, started + config.timeout_s, on_cycle)
+        exit_code = process.wait(timeout=max(1.0, started + config.timeout_s - time.monotonic()))
+        error = _exit_error(exchange, exit_code)
+    except (WorkerFailed, subprocess.TimeoutExpired) as exc:
+        error = str(exc) if isinstance(exc, WorkerFailed) else (
+            f"worker did not finish within --timeout {config.timeout_s:g} s")
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted by the user (Ctrl-C)"
+    finally:
+        _stop(process)
+        sampler.stop()
+        os.close(msg_r)
+        os.close(ack_w)
+    if error and status == "complete":
+        status = "failed"
+    return Run(config=config, environment=environment, store=store,
+               worker=WorkerInfo(pid=process.pid, runtime=exchange.hello.get("runtime"),
+                                 heap_measure=exchange.hello.get("heap_measure"),
+                                 exit_code=process.returncode,
+                                 stderr_tail=_tail(stderr_path)),
+               status=status, started_at=started_at, finished_at=_now(),
+               samples=tuple(exchange.samples), cycles=tuple(exchange.cycles),
+               timeline=tuple(sampler.points), kernel_peak_rss_bytes=exchange.kernel_peak,
+               error=error, argv=argv)
+
+
+def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSampler,
+            exchange: _Exchange, deadline: float, on_cycle: Callable[[int], None] | None) -> None:
+    measured = psutil.Process(process.pid)
+    for line in _lines(msg_fd, deadline):
+        try:
+            message = decode(line)
+        except ProtocolError as exc:
+            raise WorkerFailed(f"worker broke the protocol: {exc}") from None
+        kind = message["type"]
+        if kind == "hello":
+            exchange.hello = message
+        elif kind == "cycle":
+            exchange.cycles.append(CycleTiming(message["cycle"], message["load_ms"],
+                                               message["update_ms"], message["wrote"],
+                                               message["reused_base"]))
+            sampler.cycle = message["cycle"]
+            if on_cycle:
+                on_cycle(message["cycle"])
+        elif kind == "sample":
+            exchange.samples.append(_sample(message, measured, sampler, exchange))
+            _ack(ack_fd)
+        elif kind == "done":
+            exchange.kernel_peak = kernel_peak_rss_bytes(process.pid)
+            exchange.done = True
+            _ack(ack_fd)
+        elif kind == "error":
+            exchange.worker_error = message["message"]
+
+
+def _sample(message: dict[str, Any], measured: psutil.Process, sampler: RssSampler,
+            exchange: _Exchange) -> Sample:
+    # The worker is blocked on its ack, so this reading is of a quiet process.
+    try:
+        rss = measured.memory_info().rss
+    except psutil.Error:
+        raise WorkerFailed("worker exited while it was being measured") from None
+    since = sampler.points[exchange.boundary:]
+    exchange.boundary = len(sampler.points)
+    return Sample(cycle=message["cycle"], elapsed_ms=message["elapsed_ms"], rss_bytes=rss,
+                  peak_rss_bytes=max([rss, *(p.rss_bytes for p in since)]),
+                  heap_bytes=message["heap_bytes"], external_bytes=message["external_bytes"],
+                  store_bytes=message["store_bytes"])
+
+
+def _lines(fd: int, deadline: float):
+    """Lines from the message pipe until the worker closes it; fails past the deadline."""
+    pending = b""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired("harness.worker", 0)
+        ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            if pending.strip():
+                raise WorkerFailed(f"worker broke the protocol: unterminated {pending[:80]!r}")
+            return
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        yield from (line for line in complete if line.strip())
+
+
+def _ack(fd: int) -> None:
+    try:
+        os.write(fd, ACK)
+    except BrokenPipeError:
+        pass  # the worker is gone; its exit status tells the rest
+
+
+def _exit_error(exchange: _Exchange, exit_code: int) -> str | None:
+    if exchange.worker_error:
+        return exchange.worker_error
+    if exit_code < 0:
+        return f"worker killed by {signal.Signals(-exit_code).name}"
+    if exit_code != 0:
+        return f"worker exited with code {exit_code}"
+    if not exchange.done:
+        return "worker exited before reporting that it was done"
+    return None
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
+
+
+def _tail(path: Path) -> str:
+    data = path.read_bytes()[-STDERR_TAIL_CHARS:]
+    return data.decode("utf-8", errors="replace")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

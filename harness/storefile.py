@@ -1,0 +1,43 @@
+"""The store a run measures: generated, or a copy of the user's file, in a scratch folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from harness.config import RunConfig
+from harness.errors import HarnessError
+from harness.generator import generate
+from harness.records import StoreInfo
+
+STORE_NAME = "sessions.json"
+
+
+def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
+    """Put the store to measure into `scratch`; the user's own file is only ever read."""
+    path = scratch / STORE_NAME
+    if config.generate is not None:
+        entries = generate(config.generate, path).entries
+        source = "generated"
+    else:
+        source_path = config.store_file
+        if not source_path.is_file():
+            raise HarnessError(f"{source_path}: store file does not exist or is not a file")
+        try:
+            shutil.copyfile(source_path, path)
+        except PermissionError:
+            raise HarnessError(f"{source_path}: no permission to read the store file") from None
+        os.chmod(path, 0o600)
+        entries, source = None, str(source_path.resolve())
+    return path, StoreInfo(source=source, size_bytes=path.stat().st_size,
+                           sha256=file_sha256(path), entries=entries)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,22 @@
+"""Session store implementations under test, by name. Standard library only."""
+
+from __future__ import annotations
+
+from stores.ballast import BallastStore
+from stores.base import SessionStore, StoreError, UpdateOutcome
+from stores.snapshot import SnapshotStore
+from stores.wholefile import WholeFileStore
+
+STORES: dict[str, type[SessionStore]] = {
+    store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore)
+}
+
+
+def store_class(name: str) -> type[SessionStore]:
+    try:
+        return STORES[name]
+    except KeyError:
+        raise StoreError(f"unknown store {name!r}; known: {', '.join(sorted(STORES))}") from None
+
+
+__all__ = ["STORES", "SessionStore", "StoreError", "UpdateOutcome", "store_class"]
