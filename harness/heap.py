@@ -44,7 +44,7 @@ class AllocatorMeter:
 
     def __init__(self) -> None:
         self.libc = _load_libc()
-        self._scratch = tempfile.TemporaryFile()
+        self._scratch = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the worker's life
 
     def read(self) -> tuple[int, int]:
         """(heap_bytes, external_bytes) right now."""

@@ -30,7 +30,8 @@ SKILLS = ("github", "weather", "calendar", "notion", "spotify", "summarize", "co
           "1password", "apple-notes", "bear-notes", "blogwatcher", "camsnap", "clawhub",
           "discord", "eightctl", "gemini", "healthcheck", "mcporter", "model-usage",
           "nano-pdf", "openai-whisper", "oracle", "ordercli", "peekaboo", "sag", "session-logs",
-          "sherpa-onnx-tts", "skill-creator", "slack", "songsee", "sonoscli", "tmux", "video-frames")
+          "sherpa-onnx-tts", "skill-creator", "slack", "songsee", "sonoscli", "tmux",
+          "video-frames")
 TOOLS = ("read", "write", "edit", "exec", "process", "browser", "canvas", "nodes", "cron",
          "message", "tts", "gateway", "agents_list", "sessions_list", "sessions_history",
          "sessions_send", "sessions_spawn", "session_status", "web_search", "web_fetch",

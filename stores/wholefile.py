@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import ClassVar
 
 from stores.base import Mutator, SessionMap, UpdateOutcome
-from stores.jsonfile import migrate, parse, read_bytes, read_with_stat, serialize, stat_or_none
-from stores.jsonfile import write_atomic
+from stores.jsonfile import (
+    migrate,
+    parse,
+    read_bytes,
+    read_with_stat,
+    serialize,
+    stat_or_none,
+    write_atomic,
+)
 from stores.lock import store_lock
 
 TTL_ENV = "OPENCLAW_SESSION_CACHE_TTL_MS"

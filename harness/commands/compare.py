@@ -6,11 +6,27 @@ from pathlib import Path
 
 import click
 
+from harness.compare import compare_runs
+from harness.results import load_run
+from harness.writers.folder import create_folder, write_bytes, write_text
+from harness.writers.plots import comparison_plots
+from harness.writers.report import comparison_report, deltas_table
+
 
 @click.command()
 @click.argument("before", type=click.Path(path_type=Path))
 @click.argument("after", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="New folder for the plots and report.md (must not exist).")
 def compare(before: Path, after: Path, output: Path) -> None:
-    """Compare two run folders: plots and report.md."""
-    raise NotImplementedError
+    """Compare two run folders: PNG plots and report.md, ready for a pull request."""
+    comparison = compare_runs(load_run(before), load_run(after))
+    plots = comparison_plots(comparison)
+    folder = create_folder(output)
+    for name, png in plots.items():
+        write_bytes(folder / name, png)
+    write_text(folder / "report.md", comparison_report(comparison, plots))
+    click.echo(deltas_table(comparison.deltas))
+    for warning in comparison.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"report: {folder / 'report.md'}")

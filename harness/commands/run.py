@@ -58,8 +58,9 @@ def build_config(store: str, store_file: Path | None, profile: str, target_kb: i
 
 @contextlib.contextmanager
 def _progress(total: int, enabled: bool | None) -> Iterator:
-    with tqdm(total=total, unit="cycle", file=sys.stderr, disable=None if enabled is None else not enabled,
-              leave=False, dynamic_ncols=True) as bar:
+    disable = None if enabled is None else not enabled  # None: only on a terminal
+    with tqdm(total=total, unit="cycle", file=sys.stderr, disable=disable, leave=False,
+              dynamic_ncols=True) as bar:
         yield lambda cycle: bar.update(cycle - bar.n)
 
 

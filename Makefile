@@ -1,0 +1,43 @@
+# Every target that runs Python depends on `setup`, so each works as the first command on a
+# fresh clone: it makes .venv and installs the package with its test extras.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
+DEMO_ARGS := --cycles 50 --sample-every 10
+
+.PHONY: help setup demo test stress bench lint clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+setup: $(STAMP) ## Create .venv and install the package with its test extras
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: setup ## Generate a 7600 KB store, run wholefile vs snapshot+reuse, compare them
+	@set -e; dir=$(DEMO_DIR); mkdir -p $$dir; \
+	$(BIN)/harness generate --profile realistic --target-kb 7600 --seed 1 -o $$dir/sessions.json; \
+	$(BIN)/harness run --store wholefile --store-file $$dir/sessions.json $(DEMO_ARGS) \
+		--label before --run-dir $$dir/before; \
+	$(BIN)/harness run --store snapshot --reuse-loaded-store --store-file $$dir/sessions.json \
+		$(DEMO_ARGS) --label after --run-dir $$dir/after; \
+	$(BIN)/harness compare $$dir/before $$dir/after -o $$dir/compare; \
+	echo "demo report: $$dir/compare/report.md"
+
+test: setup ## Run the test suite (slow stress tests excluded)
+	$(BIN)/python -m pytest -q
+
+stress: setup ## Run the slow soak and stress tests only
+	$(BIN)/python -m pytest -q -m stress
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check .
+
+clean: ## Remove the venv and caches (results/ is kept)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
