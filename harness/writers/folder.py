@@ -52,8 +52,8 @@ def write_bytes(path: Path, data: bytes) -> None:
 def _ensure_dir(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise HarnessError(f"{folder}: exists and is not a folder") from None
+    except (FileExistsError, NotADirectoryError):
+        raise HarnessError(f"{folder}: a file is in the way of this folder") from None
     except PermissionError:
         raise HarnessError(f"{folder}: no permission to create this folder") from None
     if not os.access(folder, os.W_OK):

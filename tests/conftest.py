@@ -1,0 +1,48 @@
+"""Shared helpers: a small generated store, and the CLI run as a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.generator import GenerateSpec, generate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, timeout: float = 240, env: dict[str, str] | None = None,
+            ) -> subprocess.CompletedProcess[str]:
+    """`harness ARGS...` in a child process, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO, env=env)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], exit_code: int,
+                          *fragments: str) -> None:
+    assert result.returncode == exit_code, result.stderr
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert error_lines, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.fixture
+def small_store(tmp_path: Path) -> Path:
+    """A 200 KB realistic store."""
+    path = tmp_path / "store" / "sessions.json"
+    path.parent.mkdir()
+    generate(GenerateSpec("realistic", seed=7, target_kb=200), path)
+    return path
+
+
+@pytest.fixture
+def pr_store(tmp_path: Path) -> Path:
+    """A 100 KB store in the fix's own shape (about 45 entries of 2.2 KB)."""
+    path = tmp_path / "pr" / "sessions.json"
+    path.parent.mkdir()
+    generate(GenerateSpec("pr", seed=3, target_kb=100), path)
+    return path

@@ -1,0 +1,176 @@
+"""`harness run` end to end: real worker processes, real files, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.config import RunConfig
+from harness.environment import capture
+from harness.records import MB
+from harness.runner import run_worker
+from harness.storefile import prepare_store
+from tests.conftest import assert_one_line_error, run_cli
+
+SAMPLE_COLUMNS = ["cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb", "store_kb",
+                  "elapsed_ms"]
+
+
+def read_run(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (json.loads((folder / "meta.json").read_text()), pd.read_csv(folder / "samples.csv"),
+            pd.read_csv(folder / "cycles.csv"), pd.read_csv(folder / "timeline.csv"))
+
+
+@pytest.mark.parametrize(("store", "reuse"), [("wholefile", False), ("snapshot", True)])
+def test_run_on_an_existing_store_writes_a_complete_result(tmp_path: Path, small_store: Path,
+                                                           store: str, reuse: bool) -> None:
+    original = small_store.read_bytes()
+    mtime = small_store.stat().st_mtime_ns
+    folder = tmp_path / "out"
+    result = run_cli("run", "--store", store, "--store-file", str(small_store), "--cycles", "12",
+                     "--sample-every", "5", "--run-dir", str(folder),
+                     *(["--reuse-loaded-store"] if reuse else []))
+    assert result.returncode == 0, result.stderr
+    # the user's file is only read
+    assert small_store.read_bytes() == original and small_store.stat().st_mtime_ns == mtime
+    meta, samples, cycles, timeline = read_run(folder)
+    assert list(samples.columns) == SAMPLE_COLUMNS
+    assert samples["cycle"].tolist() == [0, 5, 10, 12]
+    assert (samples["rss_mb"] > 5).all() and (samples["peak_rss_mb"] >= samples["rss_mb"]).all()
+    assert (samples["heap_mb"] > 0).all() and samples["elapsed_ms"].is_monotonic_increasing
+    assert cycles["cycle"].tolist() == list(range(1, 13))
+    assert cycles["wrote"].all()
+    # reuse happens exactly when asked for, and only the fixed store can do it
+    assert cycles["reused_base"].all() == reuse
+    assert len(timeline) > 3 and set(timeline.columns) == {"time_ms", "rss_mb", "cycle"}
+    assert meta["status"] == "complete" and meta["complete"] is True
+    assert meta["store"]["size_bytes"] == len(original)
+    assert meta["kernel_peak_rss_mb"] >= samples["peak_rss_mb"].max() - 1
+    env = meta["environment"]
+    for field in ("python", "platform", "cpu_count", "cgroup_memory_limit",
+                  "transparent_hugepages", "git_commit", "env"):
+        assert field in env
+    assert meta["config"]["store"] == store and meta["argv"]
+    assert meta["worker"]["heap_measure"] == "allocator"
+    # the printed table is the CONTEXT.md shape
+    assert "cycle" in result.stdout and "rss_mb" in result.stdout and str(folder) in result.stdout
+
+
+def test_known_growth_is_measured(tmp_path: Path) -> None:
+    # GIVEN a store that keeps 4 MiB more per cycle WHEN run THEN RSS grows by about that much
+    folder = tmp_path / "ballast"
+    result = run_cli("run", "--store", "ballast", "--profile", "pr", "--target-kb", "200",
+                     "--cycles", "30", "--sample-every", "10", "--env", "HARNESS_BALLAST_MB=4",
+                     "--run-dir", str(folder))
+    assert result.returncode == 0, result.stderr
+    meta, samples, _, _ = read_run(folder)
+    growth_per_cycle = (samples["rss_mb"].iloc[-1] - samples["rss_mb"].iloc[1]) / 20
+    assert 3.5 < growth_per_cycle < 4.5
+    assert meta["environment"]["env"]["HARNESS_BALLAST_MB"] == "4"
+    # the kernel's RSS counters are per-CPU and may lag a few pages between readings
+    assert meta["kernel_peak_rss_mb"] >= samples["rss_mb"].iloc[-1] - 1
+
+
+def test_kernel_peak_is_the_workers_own_not_the_big_parents(tmp_path: Path) -> None:
+    # GIVEN a parent (this test process) far bigger than the worker will be
+    ballast = b"\x01" * (400 * MB)
+    config = RunConfig(store="wholefile", cycles=3, sample_every=1, store_file=Path("unused"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    store_path = tmp_path / "sessions.json"
+    from harness.generator import GenerateSpec, generate
+    generate(GenerateSpec("pr", seed=1, target_kb=50), store_path)
+    config = RunConfig(store="wholefile", cycles=3, sample_every=1, store_file=store_path)
+    path, info = prepare_store(config, scratch)
+    # WHEN the runner measures the worker
+    run = run_worker(config, path, info, capture(), scratch)
+    # THEN the peak is the worker's (tens of MB), not the parent's 400+ MB
+    assert run.status == "complete"
+    assert run.kernel_peak_rss_bytes is not None
+    assert run.kernel_peak_rss_bytes < 150 * MB < len(ballast)
+
+
+def test_generated_runs_are_reproducible_and_folders_never_reused(tmp_path: Path) -> None:
+    args = ("run", "--store", "snapshot", "--profile", "pr", "--target-kb", "100", "--cycles",
+            "2", "--sample-every", "1", "--results-dir", str(tmp_path), "--label", "same")
+    first, second = run_cli(*args), run_cli(*args)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    folders = sorted(tmp_path.iterdir())
+    assert len(folders) == 2 and all(f.name.endswith(("-same", "-same-2")) or "-same" in f.name
+                                     for f in folders)
+    hashes = {json.loads((f / "meta.json").read_text())["store"]["sha256"] for f in folders}
+    assert len(hashes) == 1
+
+
+def test_existing_run_dir_is_never_overwritten(tmp_path: Path, pr_store: Path) -> None:
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    (folder / "samples.csv").write_text("keep me")
+    result = run_cli("run", "--store", "wholefile", "--store-file", str(pr_store), "--run-dir",
+                     str(folder))
+    assert_one_line_error(result, 2, "already exists")
+    assert (folder / "samples.csv").read_text() == "keep me"
+
+
+def test_a_corrupt_store_fails_the_run_cleanly_and_is_left_untouched(tmp_path: Path) -> None:
+    bad = tmp_path / "sessions.json"
+    bad.write_bytes(b'{"session:1": {"sessionId": "a", "updatedAt": 1},')
+    folder = tmp_path / "run"
+    result = run_cli("run", "--store", "snapshot", "--store-file", str(bad), "--run-dir",
+                     str(folder))
+    assert_one_line_error(result, 1, "invalid JSON", "sessions.json")
+    assert bad.read_bytes() == b'{"session:1": {"sessionId": "a", "updatedAt": 1},'
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["status"] == "failed" and meta["complete"] is False
+    assert "invalid JSON" in meta["error"]
+
+
+def test_a_hung_worker_is_stopped_at_the_timeout_and_its_samples_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "slow"
+    result = run_cli("run", "--store", "wholefile", "--profile", "realistic", "--target-kb",
+                     "2000", "--cycles", "100000", "--sample-every", "1", "--timeout", "3",
+                     "--run-dir", str(folder))
+    assert_one_line_error(result, 1, "did not finish within --timeout 3")
+    meta, samples, _, _ = read_run(folder)
+    assert meta["status"] == "failed" and len(samples) >= 2
+    assert not any(_is_worker(pid) for pid in _pids())  # no orphan left behind
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"harness.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (("--store", "nosuch"), ("nosuch",)),
+    (("--store", "wholefile", "--cycles", "0"), ("--cycles", "between 1")),
+    (("--store", "wholefile", "--cycles", "-3"), ("--cycles",)),
+    (("--store", "wholefile", "--target-kb", "0"), ("--target-kb",)),
+    (("--store", "wholefile", "--store-file", "/nonexistent/sessions.json"),
+     ("does not exist",)),
+    (("--store", "wholefile", "--profile", "huge"), ("huge",)),
+    (("--store", "wholefile", "--env", "NOEQUALS"), ("NAME=VALUE",)),
+])
+def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: tuple[str, ...],
+                                            fragments: tuple[str, ...]) -> None:
+    result = run_cli("run", *args, "--results-dir", str(tmp_path / "r"))
+    assert_one_line_error(result, 2, *fragments)
+    assert not any((tmp_path / "r").glob("*/meta.json"))
+
+
+def test_results_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("run", "--store", "wholefile", "--profile", "pr", "--target-kb", "20",
+                     "--results-dir", str(blocker / "results"))
+    assert_one_line_error(result, 2, "file")
