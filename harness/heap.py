@@ -55,6 +55,9 @@ class AllocatorMeter:
             malloc_used, malloc_free = info.uordblks + info.hblkhd, info.fordblks
         return self._heap(in_blocks, malloc_used), arena_bytes - in_blocks + malloc_free
 
+    def close(self) -> None:
+        self._scratch.close()
+
     def _heap(self, in_blocks: int, malloc_used: int) -> int:
         return in_blocks + malloc_used
 

@@ -1,0 +1,53 @@
+"""`harness compare` on two real runs: valid PNGs, a report, and refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+
+from tests.conftest import assert_one_line_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("runs")
+    common = ("--profile", "realistic", "--target-kb", "600", "--cycles", "10",
+              "--sample-every", "5")
+    for name, store in (("before", ("wholefile",)), ("after", ("snapshot",
+                                                               "--reuse-loaded-store"))):
+        result = run_cli("run", "--store", *store, *common, "--run-dir", str(root / name))
+        assert result.returncode == 0, result.stderr
+    return root / "before", root / "after"
+
+
+def test_compare_writes_plots_and_a_report(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = run_cli("compare", *map(str, two_runs), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    for name in ("rss_vs_cycle.png", "cycle_time.png", "rss_timeline.png"):
+        png = out / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        pixels = matplotlib.image.imread(png)
+        assert pixels.shape[0] >= 300 and pixels.shape[1] >= 600
+        assert pixels.std() > 0.01  # something was drawn
+    report = (out / "report.md").read_text()
+    assert report.startswith("# wholefile → snapshot-reuse")
+    assert "RSS at the last cycle went from" in report
+    assert "| cycle | rss_mb before | rss_mb after |" in report
+    assert "peak RSS (kernel)" in report and "median time per cycle" in report
+    assert "different store files" not in report  # same seed, same store
+
+
+def test_compare_refuses_bad_inputs(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    before, after = map(str, two_runs)
+    assert_one_line_error(run_cli("compare", before, str(tmp_path), "-o", str(tmp_path / "x")),
+                          2, "not a run folder")
+    assert_one_line_error(run_cli("compare", before, str(tmp_path / "missing"), "-o",
+                                  str(tmp_path / "x")), 2, "not a folder")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    assert_one_line_error(run_cli("compare", before, after, "-o", str(taken)), 2,
+                          "already exists")
+    assert not any(taken.iterdir())
