@@ -6,12 +6,6 @@ from pathlib import Path
 
 import click
 
-from harness.compare import compare_runs
-from harness.results import load_run
-from harness.writers.folder import create_folder, write_bytes, write_text
-from harness.writers.plots import comparison_plots
-from harness.writers.report import comparison_report, deltas_table
-
 
 @click.command()
 @click.argument("before", type=click.Path(path_type=Path))
@@ -20,6 +14,13 @@ from harness.writers.report import comparison_report, deltas_table
               help="New folder for the plots and report.md (must not exist).")
 def compare(before: Path, after: Path, output: Path) -> None:
     """Compare two run folders: PNG plots and report.md, ready for a pull request."""
+    # pandas and matplotlib load here, not at start-up, so other commands stay fast and small.
+    from harness.compare import compare_runs
+    from harness.results import load_run
+    from harness.writers.folder import create_folder, write_bytes, write_text
+    from harness.writers.plots import comparison_plots
+    from harness.writers.report import comparison_report, deltas_table
+
     comparison = compare_runs(load_run(before), load_run(after))
     plots = comparison_plots(comparison)
     folder = create_folder(output)
