@@ -1,32 +1,20 @@
-"""Before/after deltas of two runs, and the caveats a reader must see beside them. Pure."""
+"""Before/after differences of two runs, with significance, and the caveats beside them. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from harness.results import RunData
+from harness.stats import Difference, difference
+from harness.summary import METRICS, TIME_METRICS, Metric, values_of
 
 
 @dataclass(frozen=True)
-class Delta:
-    """One metric in both runs; lower is better for every metric here."""
+class MetricComparison:
+    """One metric in both runs."""
 
-    metric: str
-    unit: str
-    before: float | None
-    after: float | None
-
-    @property
-    def change(self) -> float | None:
-        if self.before is None or self.after is None:
-            return None
-        return self.after - self.before
-
-    @property
-    def relative(self) -> float | None:
-        if self.change is None or not self.before:
-            return None
-        return self.change / self.before
+    metric: Metric
+    difference: Difference
 
 
 @dataclass(frozen=True)
@@ -35,67 +23,54 @@ class Comparison:
 
     before: RunData
     after: RunData
-    deltas: tuple[Delta, ...]
+    metrics: tuple[MetricComparison, ...]
     warnings: tuple[str, ...]
 
-
-def last_cycle(run: RunData) -> int:
-    return int(run.samples["cycle"].iloc[-1])
-
-
-def memory_deltas(before: RunData, after: RunData) -> list[Delta]:
-    def last(run: RunData, column: str) -> float:
-        return float(run.samples[column].iloc[-1])
-
-    def growth(run: RunData) -> float:
-        return last(run, "rss_mb") - float(run.samples["rss_mb"].iloc[0])
-
-    return [
-        Delta("RSS at last cycle", "MB", last(before, "rss_mb"), last(after, "rss_mb")),
-        Delta("peak RSS (kernel)", "MB", before.meta.get("kernel_peak_rss_mb"),
-              after.meta.get("kernel_peak_rss_mb")),
-        Delta("RSS growth, first to last sample", "MB", growth(before), growth(after)),
-        Delta("heap at last cycle", "MB", last(before, "heap_mb"), last(after, "heap_mb")),
-    ]
+    def get(self, name: str) -> MetricComparison | None:
+        return next((m for m in self.metrics if m.metric.name == name), None)
 
 
-def time_deltas(before: RunData, after: RunData) -> list[Delta]:
-    def mean(run: RunData) -> float | None:
-        cycles = len(run.cycles)
-        return float(run.samples["elapsed_ms"].iloc[-1]) / cycles if cycles else None
+def heap_measure(run: RunData) -> str | None:
+    return run.meta.get("heap_measure")
 
-    def median(run: RunData) -> float | None:
-        return float(run.cycles["cycle_ms"].median()) if len(run.cycles) else None
 
-    return [Delta("mean time per cycle", "ms", mean(before), mean(after)),
-            Delta("median time per cycle", "ms", median(before), median(after))]
+def comparable_metrics(before: RunData, after: RunData) -> tuple[Metric, ...]:
+    """Timings of traced and untraced runs are never compared: tracing slows runs 3-8x."""
+    if heap_measure(before) == heap_measure(after):
+        return METRICS
+    return tuple(m for m in METRICS if m.name not in TIME_METRICS and m.name != "heap_last_mb")
 
 
 def compare_runs(before: RunData, after: RunData) -> Comparison:
-    warnings = _caveats(before, after)
-    deltas = memory_deltas(before, after)
-    if _heap_measure(before) == _heap_measure(after):
-        deltas += time_deltas(before, after)
-    return Comparison(before, after, tuple(deltas), tuple(warnings))
+    rows = []
+    for metric in comparable_metrics(before, after):
+        old, new = values_of(before, metric.name), values_of(after, metric.name)
+        if old and new:
+            rows.append(MetricComparison(metric, difference(old, new)))
+    return Comparison(before, after, tuple(rows), tuple(_caveats(before, after, rows)))
 
 
-def _heap_measure(run: RunData) -> str | None:
-    return run.meta.get("worker", {}).get("heap_measure")
-
-
-def _caveats(before: RunData, after: RunData) -> list[str]:
+def _caveats(before: RunData, after: RunData, rows: list[MetricComparison]) -> list[str]:
     warnings = []
     for run in (before, after):
         if not run.complete:
             warnings.append(f"{run.name} is incomplete ({run.meta.get('status')}: "
                             f"{run.meta.get('error')}); its figures stop early")
-    if _heap_measure(before) != _heap_measure(after):
-        warnings.append(f"heap measured differently ({_heap_measure(before)} vs "
-                        f"{_heap_measure(after)}): heap is not comparable and times are left "
-                        "out, since tracing slows a run several times")
+    if heap_measure(before) != heap_measure(after):
+        warnings.append(f"heap measured differently ({heap_measure(before)} vs "
+                        f"{heap_measure(after)}): heap and times are left out, since tracing "
+                        "slows a run several times")
     if before.meta.get("store", {}).get("sha256") != after.meta.get("store", {}).get("sha256"):
         warnings.append("the two runs measured different store files (SHA-256 differs)")
-    if last_cycle(before) != last_cycle(after):
-        warnings.append(f"the runs end at different cycles ({last_cycle(before)} vs "
-                        f"{last_cycle(after)})")
+    if before.last_cycle != after.last_cycle:
+        warnings.append(f"the runs end at different cycles ({before.last_cycle} vs "
+                        f"{after.last_cycle})")
+    for run in (before, after):
+        if run.repeats < 4:
+            warnings.append(f"{run.name} has {run.repeats} repeat(s): at least 4 a side are "
+                            "needed for any change to be significant (use --repeat 5)")
+    noisy = [row.metric.label for row in rows if row.difference.noisy]
+    if noisy:
+        warnings.append("noisy: the spread between repeats is larger than the change for "
+                        + ", ".join(noisy))
     return warnings

@@ -20,6 +20,9 @@ class RunConfig:
     cycles: int
     sample_every: int
     reuse_loaded_store: bool = False
+    repeat: int = 1  # fresh worker processes, one after another
+    warmup_cycles: int = 0  # run before cycle 0 and left out of every figure
+    trim: bool = False  # gc.collect() + malloc_trim(0) before each sample
     touch_keys: int = 400
     heap: str = "allocator"
     interval_ms: float = 10.0
@@ -33,6 +36,8 @@ class RunConfig:
         _check_range("--cycles", self.cycles, 1, MAX_CYCLES)
         _check_range("--sample-every", self.sample_every, 1, MAX_CYCLES)
         _check_range("--touch-keys", self.touch_keys, 1, 10_000_000)
+        _check_range("--repeat", self.repeat, 1, 1000)
+        _check_range("--warmup-cycles", self.warmup_cycles, 0, MAX_CYCLES)
         if not 1 <= self.interval_ms <= 60_000:
             raise HarnessError(f"--interval-ms must be between 1 and 60000, got {self.interval_ms}")
         if self.timeout_s <= 0:

@@ -16,11 +16,12 @@ ACK = b"\n"
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "hello": ("protocol", "pid", "runtime", "heap_measure"),
     "cycle": ("cycle", "load_ms", "update_ms", "wrote", "reused_base"),
+    "pretrim": ("cycle",),
     "sample": ("cycle", "elapsed_ms", "heap_bytes", "external_bytes", "store_bytes"),
     "done": ("cycles",),
     "error": ("message",),
 }
-AWAITS_ACK = frozenset({"sample", "done"})
+AWAITS_ACK = frozenset({"pretrim", "sample", "done"})
 
 
 class ProtocolError(Exception):

@@ -23,6 +23,7 @@ class Sample:
     heap_bytes: int
     external_bytes: int
     store_bytes: int
+    untrimmed_rss_bytes: int | None = None  # with --trim: RSS just before trimming
 
 
 @dataclass(frozen=True)
@@ -67,19 +68,39 @@ class StoreInfo:
 
 
 @dataclass(frozen=True)
-class Run:
-    """One worker run: configuration, environment, and everything measured, raw."""
+class WorkerRun:
+    """One worker process: everything it measured, raw, and how it ended."""
 
-    config: RunConfig
-    environment: dict[str, Any]
-    store: StoreInfo
     worker: WorkerInfo
     status: Status
-    started_at: str
-    finished_at: str
     samples: tuple[Sample, ...] = ()
     cycles: tuple[CycleTiming, ...] = ()
     timeline: tuple[TimelinePoint, ...] = ()
     kernel_peak_rss_bytes: int | None = None  # the worker's VmHWM, read just before it exited
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A `harness run`: its configuration, environment, store, and one `WorkerRun` per repeat."""
+
+    config: RunConfig
+    environment: dict[str, Any]
+    store: StoreInfo
+    started_at: str
+    finished_at: str
+    repeats: tuple[WorkerRun, ...] = ()
     argv: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> Status:
+        if len(self.repeats) == self.config.repeat and all(
+                r.status == "complete" for r in self.repeats):
+            return "complete"
+        failed = [r.status for r in self.repeats if r.status != "complete"]
+        return failed[0] if failed else "interrupted"
+
+    @property
+    def error(self) -> str | None:
+        errors = [f"repeat {i}: {r.error}" for i, r in enumerate(self.repeats, 1) if r.error]
+        return "; ".join(errors) or None

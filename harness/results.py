@@ -33,6 +33,18 @@ class RunData:
     def complete(self) -> bool:
         return bool(self.meta.get("complete"))
 
+    @property
+    def repeats(self) -> int:
+        return int(self.samples["repeat"].nunique())
+
+    @property
+    def last_cycle(self) -> int:
+        return int(self.samples["cycle"].max())
+
+    def median_by_cycle(self) -> pd.DataFrame:
+        """Sample columns per cycle, the median across repeats."""
+        return self.samples.drop(columns="repeat").groupby("cycle", as_index=False).median()
+
 
 def load_run(folder: Path) -> RunData:
     """Load a result folder; a missing or unreadable piece is a one-line error."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import psutil
 
 from harness.config import RunConfig
 from harness.protocol import ACK, ProtocolError, decode
-from harness.records import CycleTiming, Run, Sample, Status, StoreInfo, WorkerInfo
+from harness.records import CycleTiming, Run, Sample, Status, StoreInfo, WorkerInfo, WorkerRun
 from harness.sampler import RssSampler, kernel_peak_rss_bytes
 
 STDERR_TAIL_CHARS = 4000
@@ -43,6 +44,7 @@ class _Exchange:
     done: bool = False
     worker_error: str | None = None
     boundary: int = 0  # index of the first timeline point since the previous sample
+    untrimmed_rss: int | None = None  # RSS read at the last `pretrim`, for the next sample
 
 
 def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int) -> list[str]:
@@ -50,16 +52,41 @@ def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int
                "--path", str(store_path), "--cycles", str(config.cycles),
                "--sample-every", str(config.sample_every), "--touch-keys", str(config.touch_keys),
                "--heap", config.heap, "--msg-fd", str(msg_fd), "--ack-fd", str(ack_fd)]
+    if config.warmup_cycles:
+        command += ["--warmup-cycles", str(config.warmup_cycles)]
     if config.reuse_loaded_store:
         command.append("--reuse-loaded-store")
+    if config.trim:
+        command.append("--trim")
     return command
 
 
-def run_worker(config: RunConfig, store_path: Path, store: StoreInfo,
-               environment: dict[str, Any], scratch: Path, argv: tuple[str, ...] = (),
-               on_cycle: Callable[[int], None] | None = None) -> Run:
-    """Run one worker over the store at `store_path` and return everything it measured."""
+def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
+                environment: dict[str, Any], scratch: Path, argv: tuple[str, ...] = (),
+                on_cycle: Callable[[int, int], None] | None = None) -> Run:
+    """`config.repeat` fresh workers, each on its own fresh copy of the pristine store.
+
+    Stops at the first repeat that does not complete: later repeats would not be comparable.
+    """
     started_at = _now()
+    repeats: list[WorkerRun] = []
+    for index in range(1, config.repeat + 1):
+        folder = scratch / f"repeat-{index}"
+        folder.mkdir()
+        store_path = folder / pristine.name
+        shutil.copyfile(pristine, store_path)
+        os.chmod(store_path, 0o600)
+        progress = (lambda cycle, i=index: on_cycle(i, cycle)) if on_cycle else None
+        repeats.append(run_worker(config, store_path, folder, progress))
+        if repeats[-1].status != "complete":
+            break
+    return Run(config=config, environment=environment, store=store, started_at=started_at,
+               finished_at=_now(), repeats=tuple(repeats), argv=argv)
+
+
+def run_worker(config: RunConfig, store_path: Path, scratch: Path,
+               on_cycle: Callable[[int], None] | None = None) -> WorkerRun:
+    """Run one worker over the store at `store_path` and return everything it measured."""
     exchange = _Exchange()
     msg_r, msg_w = os.pipe()
     ack_r, ack_w = os.pipe()
@@ -92,15 +119,13 @@ def run_worker(config: RunConfig, store_path: Path, store: StoreInfo,
         os.close(ack_w)
     if error and status == "complete":
         status = "failed"
-    return Run(config=config, environment=environment, store=store,
-               worker=WorkerInfo(pid=process.pid, runtime=exchange.hello.get("runtime"),
-                                 heap_measure=exchange.hello.get("heap_measure"),
-                                 exit_code=process.returncode,
-                                 stderr_tail=_tail(stderr_path)),
-               status=status, started_at=started_at, finished_at=_now(),
-               samples=tuple(exchange.samples), cycles=tuple(exchange.cycles),
-               timeline=tuple(sampler.points), kernel_peak_rss_bytes=exchange.kernel_peak,
-               error=error, argv=argv)
+    return WorkerRun(worker=WorkerInfo(pid=process.pid, runtime=exchange.hello.get("runtime"),
+                                       heap_measure=exchange.hello.get("heap_measure"),
+                                       exit_code=process.returncode,
+                                       stderr_tail=_tail(stderr_path)),
+                     status=status, samples=tuple(exchange.samples),
+                     cycles=tuple(exchange.cycles), timeline=tuple(sampler.points),
+                     kernel_peak_rss_bytes=exchange.kernel_peak, error=error)
 
 
 def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSampler,
@@ -121,8 +146,12 @@ def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSam
             sampler.cycle = message["cycle"]
             if on_cycle:
                 on_cycle(message["cycle"])
+        elif kind == "pretrim":
+            exchange.untrimmed_rss = _rss(measured)
+            _ack(ack_fd)
         elif kind == "sample":
             exchange.samples.append(_sample(message, measured, sampler, exchange))
+            exchange.untrimmed_rss = None
             _ack(ack_fd)
         elif kind == "done":
             exchange.kernel_peak = kernel_peak_rss_bytes(process.pid)
@@ -134,17 +163,21 @@ def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSam
 
 def _sample(message: dict[str, Any], measured: psutil.Process, sampler: RssSampler,
             exchange: _Exchange) -> Sample:
-    # The worker is blocked on its ack, so this reading is of a quiet process.
-    try:
-        rss = measured.memory_info().rss
-    except psutil.Error:
-        raise WorkerFailed("worker exited while it was being measured") from None
+    rss = _rss(measured)
     since = sampler.points[exchange.boundary:]
     exchange.boundary = len(sampler.points)
     return Sample(cycle=message["cycle"], elapsed_ms=message["elapsed_ms"], rss_bytes=rss,
                   peak_rss_bytes=max([rss, *(p.rss_bytes for p in since)]),
                   heap_bytes=message["heap_bytes"], external_bytes=message["external_bytes"],
-                  store_bytes=message["store_bytes"])
+                  store_bytes=message["store_bytes"], untrimmed_rss_bytes=exchange.untrimmed_rss)
+
+
+def _rss(measured: psutil.Process) -> int:
+    # The worker is blocked on its ack, so this reading is of a quiet process.
+    try:
+        return measured.memory_info().rss
+    except psutil.Error:
+        raise WorkerFailed("worker exited while it was being measured") from None
 
 
 def _lines(fd: int, deadline: float):

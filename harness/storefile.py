@@ -16,8 +16,9 @@ STORE_NAME = "sessions.json"
 
 
 def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
-    """Put the store to measure into `scratch`; the user's own file is only ever read."""
-    path = scratch / STORE_NAME
+    """Put the pristine store into `scratch`; the user's own file is only ever read."""
+    (scratch / "pristine").mkdir()
+    path = scratch / "pristine" / STORE_NAME
     if config.generate is not None:
         entries = generate(config.generate, path).entries
         source = "generated"

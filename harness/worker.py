@@ -7,6 +7,9 @@ own footprint stays small beside the store's; the runner measures RSS from outsi
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import gc
 import itertools
 import os
 import sys
@@ -16,7 +19,7 @@ from pathlib import Path
 from harness.heap import METERS
 from harness.protocol import PROTOCOL_VERSION, WorkerChannel
 from stores import StoreError, store_class
-from stores.base import SessionMap
+from stores.base import SessionMap, UpdateOutcome
 
 EXIT_STORE_ERROR = 3
 
@@ -29,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample-every", required=True, type=int)
     parser.add_argument("--touch-keys", type=int, default=400)
     parser.add_argument("--reuse-loaded-store", action="store_true")
+    parser.add_argument("--warmup-cycles", type=int, default=0)
+    parser.add_argument("--trim", action="store_true")
     parser.add_argument("--heap", choices=sorted(METERS), default="allocator")
     parser.add_argument("--msg-fd", type=int, default=3)
     parser.add_argument("--ack-fd", type=int, default=4)
@@ -47,35 +52,64 @@ def touch(key: str, cycle: int):
     return mutate
 
 
+def trim_memory() -> None:
+    """Collect garbage and hand free heap pages back to the OS (glibc `malloc_trim(0)`)."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is not None:
+        libc = ctypes.CDLL(name)
+        if hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+
+
+class CycleRunner:
+    """One store, one cycle at a time: load, then update one key, timing both."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.store = store_class(args.store)(args.path)
+        self.keys: list[str] = []
+        self.count = 0
+
+    def cycle(self) -> tuple[float, float, UpdateOutcome]:
+        self.count += 1
+        started = time.perf_counter()
+        loaded = self.store.load()
+        loaded_at = time.perf_counter()
+        if not self.keys:
+            self.keys = list(itertools.islice(loaded, self.args.touch_keys))
+            if not self.keys:
+                raise StoreError(f"{self.args.path}: store has no entries to update")
+        base = loaded if self.args.reuse_loaded_store else None
+        key = self.keys[(self.count - 1) % len(self.keys)]
+        outcome = self.store.update(touch(key, self.count), base_store=base)
+        del loaded, base  # the caller drops its snapshot at the end of each cycle
+        finished = time.perf_counter()
+        return (loaded_at - started) * 1000, (finished - loaded_at) * 1000, outcome
+
+
 def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter) -> None:
-    store = store_class(args.store)(args.path)
-    keys: list[str] = []
-    elapsed_s = 0.0
+    runner = CycleRunner(args)
+    elapsed_ms = 0.0
 
     def sample(cycle: int) -> None:
+        if args.trim:
+            channel.send({"type": "pretrim", "cycle": cycle})
+            trim_memory()
         heap_bytes, external_bytes = meter.read()
-        channel.send({"type": "sample", "cycle": cycle, "elapsed_ms": elapsed_s * 1000,
+        channel.send({"type": "sample", "cycle": cycle, "elapsed_ms": elapsed_ms,
                       "heap_bytes": heap_bytes, "external_bytes": external_bytes,
                       "store_bytes": os.stat(args.path).st_size})
 
+    for _ in range(args.warmup_cycles):  # warm-up cycles are run, never reported
+        runner.cycle()
     sample(0)
     for cycle in range(1, args.cycles + 1):
-        started = time.perf_counter()
-        loaded = store.load()
-        loaded_at = time.perf_counter()
-        if not keys:
-            keys = list(itertools.islice(loaded, args.touch_keys))
-            if not keys:
-                raise StoreError(f"{args.path}: store has no entries to update")
-        base = loaded if args.reuse_loaded_store else None
-        outcome = store.update(touch(keys[(cycle - 1) % len(keys)], cycle), base_store=base)
-        del loaded, base  # the caller drops its snapshot at the end of each cycle
-        finished = time.perf_counter()
-        elapsed_s += finished - started  # measuring time is kept out of elapsed_ms
-        channel.send({"type": "cycle", "cycle": cycle,
-                      "load_ms": (loaded_at - started) * 1000,
-                      "update_ms": (finished - loaded_at) * 1000,
-                      "wrote": outcome.wrote, "reused_base": outcome.reused_base})
+        load_ms, update_ms, outcome = runner.cycle()
+        elapsed_ms += load_ms + update_ms  # measuring time is kept out of elapsed_ms
+        channel.send({"type": "cycle", "cycle": cycle, "load_ms": load_ms,
+                      "update_ms": update_ms, "wrote": outcome.wrote,
+                      "reused_base": outcome.reused_base})
         if cycle % args.sample_every == 0 or cycle == args.cycles:
             sample(cycle)
 

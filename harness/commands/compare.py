@@ -17,6 +17,7 @@ def compare(before: Path, after: Path, output: Path) -> None:
     # pandas and matplotlib load here, not at start-up, so other commands stay fast and small.
     from harness.compare import compare_runs
     from harness.results import load_run
+    from harness.writers.comparison_json import comparison_json
     from harness.writers.folder import create_folder, write_bytes, write_text
     from harness.writers.plots import comparison_plots
     from harness.writers.report import comparison_report, deltas_table
@@ -26,8 +27,9 @@ def compare(before: Path, after: Path, output: Path) -> None:
     folder = create_folder(output)
     for name, png in plots.items():
         write_bytes(folder / name, png)
+    write_text(folder / "comparison.json", comparison_json(comparison))
     write_text(folder / "report.md", comparison_report(comparison, plots))
-    click.echo(deltas_table(comparison.deltas))
+    click.echo(deltas_table(comparison.metrics))
     for warning in comparison.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"report: {folder / 'report.md'}")

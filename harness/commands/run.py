@@ -19,9 +19,9 @@ from harness.errors import EXIT_FAILED, HarnessError
 from harness.generator import GenerateSpec
 from harness.heap import METERS
 from harness.records import Run
-from harness.runner import run_worker
+from harness.runner import run_repeats
 from harness.storefile import prepare_store
-from harness.writers.console import run_summary, samples_table
+from harness.writers.console import run_report
 from harness.writers.folder import create_folder, new_result_folder
 from harness.writers.run_folder import write_run
 from stores import STORES
@@ -57,11 +57,14 @@ def build_config(store: str, store_file: Path | None, profile: str, target_kb: i
 
 
 @contextlib.contextmanager
-def _progress(total: int, enabled: bool | None) -> Iterator:
+def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
     disable = None if enabled is None else not enabled  # None: only on a terminal
-    with tqdm(total=total, unit="cycle", file=sys.stderr, disable=disable, leave=False,
-              dynamic_ncols=True) as bar:
-        yield lambda cycle: bar.update(cycle - bar.n)
+    with tqdm(total=config.repeat * config.cycles, unit="cycle", file=sys.stderr,
+              disable=disable, leave=False, dynamic_ncols=True) as bar:
+        def on_cycle(repeat: int, cycle: int) -> None:
+            bar.set_description(f"repeat {repeat}/{config.repeat}")
+            bar.update((repeat - 1) * config.cycles + cycle - bar.n)
+        yield on_cycle
 
 
 @click.command()
@@ -75,6 +78,12 @@ def _progress(total: int, enabled: bool | None) -> Iterator:
               help="Take a sample row every N cycles (and after the last).")
 @click.option("--reuse-loaded-store", is_flag=True,
               help="Pass each cycle's loaded store to update() as its base snapshot.")
+@click.option("--repeat", type=int, default=1, show_default=True,
+              help="Fresh worker processes to run, one after another (5 for gating).")
+@click.option("--warmup-cycles", type=int, default=0, show_default=True,
+              help="Cycles run before cycle 0 and left out of every figure.")
+@click.option("--trim", is_flag=True,
+              help="gc.collect() and malloc_trim(0) before each sample (untrimmed RSS kept too).")
 @click.option("--touch-keys", type=int, default=400, show_default=True,
               help="Cycles update the first N keys in turn.")
 @click.option("--heap", type=click.Choice(sorted(METERS)), default="allocator",
@@ -101,17 +110,29 @@ def run(results_dir: Path, run_dir: Path | None, progress: bool | None, **values
         except HarnessError:
             folder.rmdir()  # nothing was measured: leave no empty result behind
             raise
-        with _progress(config.cycles, progress) as on_cycle:
-            result = run_worker(config, store_path, store_info, capture(dict(config.env)),
-                                Path(scratch), tuple(sys.argv), on_cycle)
+        with _progress(config, progress) as on_cycle:
+            result = run_repeats(config, store_path, store_info, capture(dict(config.env)),
+                                 Path(scratch), tuple(sys.argv), on_cycle)
     write_run(result, folder)
-    click.echo(samples_table(result))
-    click.echo(run_summary(result, str(folder)))
+    if any(repeat.samples for repeat in result.repeats):
+        write_summary(folder)
+    click.echo(run_report(result, str(folder)))
     if result.status != "complete":
         raise HarnessError(_failure(result), 130 if result.status == "interrupted" else EXIT_FAILED)
 
 
+def write_summary(folder: Path) -> None:
+    """summary.json, derived from the CSVs just written (pandas and scipy load only here)."""
+    from harness.results import load_run
+    from harness.summary import summarize
+    from harness.writers.folder import write_text
+    from harness.writers.summary_json import summary_json
+
+    write_text(folder / "summary.json", summary_json(summarize(load_run(folder))))
+
+
 def _failure(result: Run) -> str:
-    tail = result.worker.stderr_tail.strip().splitlines()[-STDERR_LINES_SHOWN:]
+    last = result.repeats[-1] if result.repeats else None
+    tail = last.worker.stderr_tail.strip().splitlines()[-STDERR_LINES_SHOWN:] if last else []
     shown = "".join(f"\n  worker stderr: {line}" for line in tail)
     return f"run {result.status}: {result.error} (partial results kept){shown}"

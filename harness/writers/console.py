@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from harness.records import KB, MB, Run
+from harness.config import RunConfig
+from harness.records import KB, MB, Run, WorkerRun
 from harness.writers.table import text_table
 
 HEADERS = ("cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
 
 
-def samples_table(run: Run) -> str:
+def samples_table(repeat: WorkerRun) -> str:
     return text_table(HEADERS, [
         (s.cycle, s.rss_bytes / MB, s.peak_rss_bytes / MB, s.heap_bytes / MB,
-         s.external_bytes / MB, s.store_bytes / KB, s.elapsed_ms) for s in run.samples])
+         s.external_bytes / MB, s.store_bytes / KB, s.elapsed_ms) for s in repeat.samples])
 
 
-def run_summary(run: Run, folder: str) -> str:
-    peak = (f"{run.kernel_peak_rss_bytes / MB:.1f} MB" if run.kernel_peak_rss_bytes is not None
-            else "unknown")
-    return (f"{run.config.store}{' (reuse)' if run.config.reuse_loaded_store else ''}: "
-            f"{len(run.cycles)}/{run.config.cycles} cycles, {run.status}, kernel peak RSS "
-            f"{peak}, heap measure {run.worker.heap_measure}\nresults: {folder}")
+def repeat_line(index: int, repeat: WorkerRun, config: RunConfig) -> str:
+    peak = repeat.kernel_peak_rss_bytes
+    return (f"repeat {index}/{config.repeat}: {len(repeat.cycles)}/{config.cycles} cycles, "
+            f"{repeat.status}, kernel peak RSS "
+            f"{'unknown' if peak is None else f'{peak / MB:.1f} MB'}")
+
+
+def run_report(run: Run, folder: str) -> str:
+    """Each repeat's table (the first in full when there are several), then one line each."""
+    parts = []
+    for index, repeat in enumerate(run.repeats, start=1):
+        if index == 1 or len(run.repeats) == 1:
+            parts.append(samples_table(repeat))
+        parts.append(repeat_line(index, repeat, run.config))
+    store = run.config.store + (" (reuse)" if run.config.reuse_loaded_store else "")
+    heap = next((r.worker.heap_measure for r in run.repeats), None)
+    parts.append(f"{store}: {run.status}, heap measure {heap}\nresults: {folder}")
+    return "\n".join(parts)

@@ -45,18 +45,28 @@ def _render(draw: Callable, comparison: Comparison, title: str) -> bytes:
 
 
 def _rss_vs_cycle(axes, run: RunData, label: str) -> None:
-    axes.plot(run.samples["cycle"], run.samples["rss_mb"], marker="o", label=label)
+    by_cycle = run.samples.groupby("cycle")["rss_mb"]
+    line, = axes.plot(by_cycle.median().index, by_cycle.median(), marker="o",
+                      label=label + (f" (median of {run.repeats})" if run.repeats > 1 else ""))
+    if run.repeats > 1:  # the band is the range across repeats
+        axes.fill_between(by_cycle.min().index, by_cycle.min(), by_cycle.max(),
+                          color=line.get_color(), alpha=0.2)
     axes.set_xlabel("cycle")
     axes.set_ylabel("RSS (MB)")
 
 
 def _cycle_time(axes, run: RunData, label: str) -> None:
-    axes.plot(run.cycles["cycle"], run.cycles["cycle_ms"], label=label)
+    median = run.cycles.groupby("cycle")["cycle_ms"].median()
+    axes.plot(median.index, median, label=label)
     axes.set_xlabel("cycle")
-    axes.set_ylabel("time per cycle (ms)")
+    axes.set_ylabel("time per cycle (ms)" + (", median of repeats" if run.repeats > 1 else ""))
 
 
 def _rss_timeline(axes, run: RunData, label: str) -> None:
-    axes.plot(run.timeline["time_ms"] / 1000, run.timeline["rss_mb"], label=label, linewidth=1)
+    color = None
+    for _repeat, points in run.timeline.groupby("repeat"):
+        line, = axes.plot(points["time_ms"] / 1000, points["rss_mb"], linewidth=1, color=color,
+                          label=label if color is None else None, alpha=0.8)
+        color = line.get_color()  # one colour per run, one line per repeat
     axes.set_xlabel("time since worker start (s)")
     axes.set_ylabel("RSS (MB)")

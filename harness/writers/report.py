@@ -1,4 +1,8 @@
-"""report.md of a comparison: headline, samples side by side, deltas, environment."""
+"""report.md of a comparison: headline, deltas with verdicts, samples, plots, environment.
+
+Fits one screen at the top and a GitHub comment in all: details are in collapsible sections,
+and sections are dropped, largest first, until the report is under `MAX_CHARS`.
+"""
 
 from __future__ import annotations
 
@@ -6,51 +10,72 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from harness.compare import Comparison, Delta
+from harness.compare import Comparison, MetricComparison
 from harness.results import RunData
+from harness.summary import repeat_metrics
 from harness.writers.table import format_cell, markdown_table
 
-SIDE_BY_SIDE = ("rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
+MAX_CHARS = 60_000  # GitHub's comment limit is 65,536
+SEED_COLUMNS = ("rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
+LEFT_OUT = "(left out: too long for one comment; see the run folders)"
+CUT_NOTE = "\n\n(report cut to fit a GitHub comment; see the run folders)"
 
 
-def comparison_report(comparison: Comparison, plots: Iterable[str]) -> str:
+def comparison_report(comparison: Comparison, plots: Iterable[str],
+                      max_chars: int = MAX_CHARS) -> str:
     before, after = comparison.before, comparison.after
-    parts = [f"# {before.name} → {after.name}", "", headline(comparison), ""]
-    parts += [f"> ⚠️ {warning}" for warning in comparison.warnings]
-    parts += ["", "## Deltas", "", deltas_table(comparison.deltas), "",
-              "## Samples side by side", "", samples_side_by_side(before, after), "",
-              "## Plots", ""]
-    parts += [f"![{name}]({name})" for name in plots]
-    parts += ["", "## Runs", "", runs_table(before, after), ""]
-    return "\n".join(parts)
+    head = [f"# Session store memory: {before.name} → {after.name}", "", headline(comparison),
+            ""]
+    head += [f"> ⚠️ {warning}" for warning in comparison.warnings]
+    head += ["", "## Deltas", "", deltas_table(comparison.metrics), "",
+             "## Samples (median across repeats)", "", samples_side_by_side(before, after), ""]
+    head += ["## Plots", "", *(f"![{name}]({name})" for name in plots), ""]
+    details = [("Environment", runs_table(before, after)),
+               ("Per-repeat figures", per_repeat_tables(before, after))]
+    return _fit(head, details, max_chars)
 
 
 def headline(comparison: Comparison) -> str:
     """One sentence a reviewer can quote: the last-cycle RSS change, and time if compared."""
-    by_metric = {d.metric: d for d in comparison.deltas}
-    rss = by_metric["RSS at last cycle"]
-    sentence = f"RSS at the last cycle went from {_amount(rss.before, rss.unit)} to " \
-               f"{_amount(rss.after, rss.unit)} ({_change(rss)})"
-    time = by_metric.get("mean time per cycle")
-    if time is not None and time.change is not None:
-        sentence += f"; mean time per cycle from {_amount(time.before, 'ms')} to " \
-                    f"{_amount(time.after, 'ms')} ({_change(time)})"
+    rss = comparison.get("rss_last_mb")
+    if rss is None:
+        return "No figures to compare."
+    sentence = f"RSS at the last cycle went from {_amount(rss.difference.before_median, 'MB')} " \
+               f"to {_amount(rss.difference.after_median, 'MB')} ({_change(rss)})"
+    time = comparison.get("cycle_ms_median")
+    if time is not None:
+        sentence += f"; median time per cycle from {_amount(time.difference.before_median, 'ms')}" \
+                    f" to {_amount(time.difference.after_median, 'ms')} ({_change(time)})"
     return sentence + "."
 
 
-def deltas_table(deltas: Iterable[Delta]) -> str:
-    return markdown_table(("metric", "before", "after", "change", "relative"), [
-        (d.metric, _amount(d.before, d.unit), _amount(d.after, d.unit),
-         _signed(d.change, d.unit), _percent(d.relative)) for d in deltas])
+def deltas_table(rows: Iterable[MetricComparison]) -> str:
+    return markdown_table(
+        ("metric", "before", "after", "change", "relative", "95% CI of change", "p", "verdict"),
+        [(row.metric.label, _amount(row.difference.before_median, row.metric.unit),
+          _amount(row.difference.after_median, row.metric.unit),
+          _signed(row.difference.change, row.metric.unit), _percent(row.difference.relative),
+          _interval(row.difference.ci95, row.metric.unit), _p(row.difference.p_value),
+          row.difference.verdict + (" (noisy)" if row.difference.noisy else ""))
+         for row in rows])
 
 
 def samples_side_by_side(before: RunData, after: RunData) -> str:
-    merged = pd.merge(before.samples, after.samples, on="cycle", how="outer",
-                      suffixes=(" before", " after")).sort_values("cycle")
-    columns = [f"{name} {role}" for name in SIDE_BY_SIDE for role in ("before", "after")]
+    merged = pd.merge(before.median_by_cycle(), after.median_by_cycle(), on="cycle",
+                      how="outer", suffixes=(" before", " after")).sort_values("cycle")
+    columns = [f"{name} {role}" for name in SEED_COLUMNS for role in ("before", "after")]
     rows = [(int(row["cycle"]), *(None if pd.isna(row[c]) else float(row[c]) for c in columns))
             for _, row in merged.iterrows()]
     return markdown_table(("cycle", *columns), rows)
+
+
+def per_repeat_tables(before: RunData, after: RunData) -> str:
+    parts = []
+    for role, run in (("before", before), ("after", after)):
+        table = repeat_metrics(run).reset_index()
+        parts += [f"**{role}: {run.name}**", "",
+                  markdown_table(list(table.columns), table.itertuples(index=False)), ""]
+    return "\n".join(parts)
 
 
 def runs_table(before: RunData, after: RunData) -> str:
@@ -59,31 +84,63 @@ def runs_table(before: RunData, after: RunData) -> str:
         config, store = meta.get("config", {}), meta.get("store", {})
         return [str(run.folder), f"{config.get('store')}"
                 + (" + reuse" if config.get("reuse_loaded_store") else ""),
-                meta.get("status", "?"), f"{len(run.cycles)}",
+                meta.get("status", "?"), f"{run.repeats} x {run.last_cycle}",
                 f"{store.get('size_bytes')} bytes, sha256 {str(store.get('sha256'))[:12]}",
-                str(meta.get("worker", {}).get("heap_measure")),
+                str(meta.get("heap_measure")), "yes" if config.get("trim") else "no",
                 f"Python {env.get('python', {}).get('version')}",
                 str(env.get("platform", {}).get("description")), str(env.get("cpu_count")),
-                str(env.get("git_commit"))]
+                str(env.get("cgroup_memory_limit")), str(env.get("git_commit"))]
 
-    names = ("folder", "store", "status", "cycles", "store file", "heap measure", "runtime",
-             "platform", "CPUs", "harness commit")
+    names = ("folder", "store", "status", "repeats x cycles", "store file", "heap measure",
+             "trimmed", "runtime", "platform", "CPUs", "cgroup memory limit", "harness commit")
     return markdown_table(("", "before", "after"),
                           list(zip(names, facts(before), facts(after), strict=True)),
                           align_right_from=3)
 
 
+def _fit(head: list[str], details: list[tuple[str, str]], max_chars: int) -> str:
+    sections = dict(details)
+
+    def render() -> str:
+        return "\n".join(head + [f"<details><summary>{title}</summary>\n\n{text}\n\n"
+                                 "</details>\n" for title, text in sections.items()])
+
+    for title in sorted(sections, key=lambda t: -len(sections[t])):  # largest first
+        if len(render()) <= max_chars:
+            break
+        sections[title] = LEFT_OUT
+    body = render()
+    if len(body) > max_chars:
+        body = body[: max_chars - len(CUT_NOTE)] + CUT_NOTE
+    return body
+
+
 def _amount(value: float | None, unit: str) -> str:
-    return "-" if value is None else f"{format_cell(float(value))} {unit}"
+    return "-" if value is None else f"{format_cell(float(value), _decimals(unit))} {unit}"
 
 
 def _signed(value: float | None, unit: str) -> str:
-    return "-" if value is None else f"{value:+.1f} {unit}"
+    return "-" if value is None else f"{value:+.{_decimals(unit)}f} {unit}"
+
+
+def _interval(interval: tuple[float, float] | None, unit: str) -> str:
+    if interval is None:
+        return "-"
+    return f"[{interval[0]:+.{_decimals(unit)}f}, {interval[1]:+.{_decimals(unit)}f}]"
+
+
+def _decimals(unit: str) -> int:
+    return 3 if unit == "MB/cycle" else 1
 
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.1f}%"
 
 
-def _change(delta: Delta) -> str:
-    return f"{_signed(delta.change, delta.unit)}, {_percent(delta.relative)}"
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _change(row: MetricComparison) -> str:
+    return f"{_signed(row.difference.change, row.metric.unit)}, " \
+           f"{_percent(row.difference.relative)}"

@@ -17,6 +17,7 @@ def write_run(run: Run, folder: Path) -> None:
     write_text(folder / "samples.csv", samples_csv(run))
     write_text(folder / "cycles.csv", cycles_csv(run))
     write_text(folder / "timeline.csv", timeline_csv(run))
-    if run.worker.stderr_tail:
-        write_text(folder / "worker-stderr.txt", run.worker.stderr_tail)
+    for index, repeat in enumerate(run.repeats, start=1):
+        if repeat.worker.stderr_tail:
+            write_text(folder / f"worker-{index}-stderr.txt", repeat.worker.stderr_tail)
     write_text(folder / "meta.json", meta_json(run))

@@ -33,9 +33,11 @@ def test_compare_writes_plots_and_a_report(two_runs: tuple[Path, Path], tmp_path
         assert pixels.shape[0] >= 300 and pixels.shape[1] >= 600
         assert pixels.std() > 0.01  # something was drawn
     report = (out / "report.md").read_text()
-    assert report.startswith("# wholefile → snapshot-reuse")
+    assert report.startswith("# Session store memory: wholefile → snapshot-reuse")
     assert "RSS at the last cycle went from" in report
     assert "| cycle | rss_mb before | rss_mb after |" in report
+    assert "1 repeat(s): at least 4 a side" in report  # one repeat is never significant
+    assert (out / "comparison.json").is_file()
     assert "peak RSS (kernel)" in report and "median time per cycle" in report
     assert "different store files" not in report  # same seed, same store
 

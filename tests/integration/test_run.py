@@ -10,14 +10,13 @@ import pandas as pd
 import pytest
 
 from harness.config import RunConfig
-from harness.environment import capture
+from harness.generator import GenerateSpec, generate
 from harness.records import MB
 from harness.runner import run_worker
-from harness.storefile import prepare_store
 from tests.conftest import assert_one_line_error, run_cli
 
-SAMPLE_COLUMNS = ["cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb", "store_kb",
-                  "elapsed_ms"]
+SAMPLE_COLUMNS = ["repeat", "cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb",
+                  "store_kb", "elapsed_ms", "untrimmed_rss_mb"]
 
 
 def read_run(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -46,16 +45,19 @@ def test_run_on_an_existing_store_writes_a_complete_result(tmp_path: Path, small
     assert cycles["wrote"].all()
     # reuse happens exactly when asked for, and only the fixed store can do it
     assert cycles["reused_base"].all() == reuse
-    assert len(timeline) > 3 and set(timeline.columns) == {"time_ms", "rss_mb", "cycle"}
+    assert len(timeline) > 3 and set(timeline.columns) == {"repeat", "time_ms", "rss_mb",
+                                                           "cycle"}
     assert meta["status"] == "complete" and meta["complete"] is True
     assert meta["store"]["size_bytes"] == len(original)
-    assert meta["kernel_peak_rss_mb"] >= samples["peak_rss_mb"].max() - 1
+    # the kernel's RSS counters are per-CPU and may lag a few pages between readings
+    assert meta["repeats"][0]["kernel_peak_rss_mb"] >= samples["peak_rss_mb"].max() - 1
     env = meta["environment"]
     for field in ("python", "platform", "cpu_count", "cgroup_memory_limit",
                   "transparent_hugepages", "git_commit", "env"):
         assert field in env
     assert meta["config"]["store"] == store and meta["argv"]
-    assert meta["worker"]["heap_measure"] == "allocator"
+    assert meta["heap_measure"] == "allocator"
+    assert meta["repeats"][0]["worker"]["exit_code"] == 0
     # the printed table is the CONTEXT.md shape
     assert "cycle" in result.stdout and "rss_mb" in result.stdout and str(folder) in result.stdout
 
@@ -71,23 +73,17 @@ def test_known_growth_is_measured(tmp_path: Path) -> None:
     growth_per_cycle = (samples["rss_mb"].iloc[-1] - samples["rss_mb"].iloc[1]) / 20
     assert 3.5 < growth_per_cycle < 4.5
     assert meta["environment"]["env"]["HARNESS_BALLAST_MB"] == "4"
-    # the kernel's RSS counters are per-CPU and may lag a few pages between readings
-    assert meta["kernel_peak_rss_mb"] >= samples["rss_mb"].iloc[-1] - 1
+    assert meta["repeats"][0]["kernel_peak_rss_mb"] >= samples["rss_mb"].iloc[-1] - 1
 
 
 def test_kernel_peak_is_the_workers_own_not_the_big_parents(tmp_path: Path) -> None:
     # GIVEN a parent (this test process) far bigger than the worker will be
     ballast = b"\x01" * (400 * MB)
-    config = RunConfig(store="wholefile", cycles=3, sample_every=1, store_file=Path("unused"))
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
     store_path = tmp_path / "sessions.json"
-    from harness.generator import GenerateSpec, generate
     generate(GenerateSpec("pr", seed=1, target_kb=50), store_path)
     config = RunConfig(store="wholefile", cycles=3, sample_every=1, store_file=store_path)
-    path, info = prepare_store(config, scratch)
     # WHEN the runner measures the worker
-    run = run_worker(config, path, info, capture(), scratch)
+    run = run_worker(config, store_path, tmp_path)
     # THEN the peak is the worker's (tens of MB), not the parent's 400+ MB
     assert run.status == "complete"
     assert run.kernel_peak_rss_bytes is not None
@@ -174,3 +170,32 @@ def test_results_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     result = run_cli("run", "--store", "wholefile", "--profile", "pr", "--target-kb", "20",
                      "--results-dir", str(blocker / "results"))
     assert_one_line_error(result, 2, "file")
+
+
+def test_repeats_warmup_and_trim_are_recorded(tmp_path: Path) -> None:
+    # GIVEN a known leak of 3 MiB per load, 2 warm-up cycles, 3 repeats, trimming
+    folder = tmp_path / "rep"
+    result = run_cli("run", "--store", "ballast", "--profile", "pr", "--target-kb", "100",
+                     "--cycles", "8", "--sample-every", "2", "--repeat", "3", "--warmup-cycles",
+                     "2", "--trim", "--env", "HARNESS_BALLAST_MB=3", "--run-dir", str(folder))
+    assert result.returncode == 0, result.stderr
+    meta, samples, cycles, timeline = read_run(folder)
+    # THEN every repeat has its own rows, numbered from 1
+    assert samples.groupby("repeat")["cycle"].apply(list).to_dict() == {
+        r: [0, 2, 4, 6, 8] for r in (1, 2, 3)}
+    assert cycles.groupby("repeat").size().tolist() == [8, 8, 8]
+    assert set(timeline["repeat"]) == {1, 2, 3}
+    # AND warm-up cycles happened before cycle 0: 2 loads' ballast is already held
+    first = samples[samples["cycle"] == 0]["heap_mb"]
+    assert (first > 6 + 5).all()
+    # AND trimming is recorded with the untrimmed reading beside it
+    assert meta["config"]["trim"] is True and samples["untrimmed_rss_mb"].notna().all()
+    summary = json.loads((folder / "summary.json").read_text())
+    growth = summary["metrics"]["growth_mb_per_cycle"]
+    assert summary["repeats"] == 3 and len(growth["values"]) == 3
+    assert 2.6 < growth["median"] < 3.4
+    low, high = growth["ci95_of_mean"]
+    assert low <= growth["median"] <= high
+    for name in ("rss_last_mb", "kernel_peak_rss_mb", "cycle_ms_median", "cycle_ms_p95",
+                 "heap_last_mb"):
+        assert len(summary["metrics"][name]["values"]) == 3

@@ -1,0 +1,20 @@
+"""comparison.json: the machine-readable comparison, and where its two runs live."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from harness.compare import Comparison
+
+
+def comparison_json(comparison: Comparison) -> str:
+    return json.dumps({
+        "schema_version": 1,
+        "before": str(comparison.before.folder.resolve()),
+        "after": str(comparison.after.folder.resolve()),
+        "warnings": list(comparison.warnings),
+        "metrics": [{"metric": row.metric.name, "label": row.metric.label,
+                     "unit": row.metric.unit, **asdict(row.difference)}
+                    for row in comparison.metrics],
+    }, indent=2) + "\n"
