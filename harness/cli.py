@@ -7,6 +7,7 @@ import sys
 import click
 
 from harness.commands.compare import compare
+from harness.commands.gate import gate
 from harness.commands.generate import generate
 from harness.commands.run import run
 from harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
@@ -24,6 +25,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 cli.add_command(generate)
 cli.add_command(run)
 cli.add_command(compare)
+cli.add_command(gate)
 
 
 def main(argv: list[str] | None = None) -> None:

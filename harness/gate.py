@@ -1,0 +1,129 @@
+"""The CI gate: absolute limits and significant regressions. Pure; callable without argv.
+
+A regression fails the gate only when it is both significant (Mann-Whitney U, p < 0.05) and
+larger than the threshold; a change over the threshold that is not significant is
+`inconclusive` (rerun with more repeats), so a noisy runner does not fail pull requests at random.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from harness.compare import comparable_metrics
+from harness.errors import HarnessError
+from harness.results import RunData
+from harness.stats import difference
+from harness.summary import BY_NAME, values_of
+
+Outcome = Literal["pass", "fail", "inconclusive"]
+EXIT_CODES: dict[Outcome, int] = {"pass": 0, "fail": 1, "inconclusive": 3}
+DEFAULT_REGRESSION_METRICS = ("rss_last_mb", "kernel_peak_rss_mb", "cycle_ms_median")
+
+
+@dataclass(frozen=True)
+class GateLimits:
+    """What the candidate must meet; None leaves a check out."""
+
+    max_peak_rss_mb: float | None = None
+    max_growth_mb_per_cycle: float | None = None
+    max_regression: float | None = None  # a fraction: 0.10 for 10%
+    metrics: tuple[str, ...] = DEFAULT_REGRESSION_METRICS
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.metrics if m not in BY_NAME]
+        if unknown:
+            raise HarnessError(f"unknown gate metric(s) {', '.join(unknown)}; known: "
+                               f"{', '.join(BY_NAME)}")
+        if self.max_regression is not None and not 0 <= self.max_regression < 10:
+            raise HarnessError(f"max-regression must be a fraction such as 10%, got "
+                               f"{self.max_regression}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check's figure, limit and outcome."""
+
+    name: str
+    value: float | None
+    limit: float | None
+    unit: str
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def outcome(self) -> Outcome:
+        outcomes = {check.outcome for check in self.checks}
+        return "fail" if "fail" in outcomes else (
+            "inconclusive" if "inconclusive" in outcomes else "pass")
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.outcome]
+
+
+def evaluate(candidate: RunData, limits: GateLimits, baseline: RunData | None = None,
+             ) -> GateResult:
+    """Judge a candidate run against limits and, if given, a baseline run."""
+    if not candidate.complete:
+        raise HarnessError(f"{candidate.folder}: candidate run is incomplete; rerun it")
+    checks: list[Check] = []
+    if limits.max_peak_rss_mb is not None:
+        checks.append(_ceiling(candidate, "kernel_peak_rss_mb", limits.max_peak_rss_mb))
+    if limits.max_growth_mb_per_cycle is not None:
+        checks.append(_ceiling(candidate, "growth_mb_per_cycle", limits.max_growth_mb_per_cycle))
+    if limits.max_regression is not None:
+        if baseline is None:
+            raise HarnessError("--max-regression needs --baseline")
+        if not baseline.complete:
+            raise HarnessError(f"{baseline.folder}: baseline run is incomplete; rerun it")
+        allowed = {m.name for m in comparable_metrics(baseline, candidate)}
+        skipped = [m for m in limits.metrics if m not in allowed]
+        if skipped:
+            raise HarnessError(f"cannot compare {', '.join(skipped)}: the runs measured heap "
+                               "differently (tracing changes timings)")
+        checks += [_regression(baseline, candidate, m, limits.max_regression)
+                   for m in limits.metrics]
+    if not checks:
+        raise HarnessError("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or "
+                           "--max-regression (or [tool.harness.gate] in pyproject.toml)")
+    return GateResult(tuple(checks))
+
+
+def _ceiling(run: RunData, metric: str, limit: float) -> Check:
+    info = BY_NAME[metric]
+    values = values_of(run, metric)
+    if not values:
+        raise HarnessError(f"{run.folder}: no {info.label} figures in the run")
+    value = float(np.median(values))
+    return Check(f"{info.label} (median of {len(values)})", value, limit, info.unit,
+                 "pass" if value <= limit else "fail")
+
+
+def _regression(baseline: RunData, candidate: RunData, metric: str, threshold: float) -> Check:
+    info = BY_NAME[metric]
+    old, new = values_of(baseline, metric), values_of(candidate, metric)
+    if not old or not new:
+        raise HarnessError(f"no {info.label} figures to compare")
+    diff = difference(old, new)
+    relative = diff.relative if diff.relative is not None else 0.0
+    over = relative > threshold
+    if not over:
+        outcome: Outcome = "pass"
+    elif diff.significant and diff.change > 0:
+        outcome = "fail"
+    else:
+        outcome = "inconclusive"
+    p = "n/a" if diff.p_value is None else f"{diff.p_value:.3f}"
+    detail = (f"{diff.before_median:.3f} -> {diff.after_median:.3f} {info.unit}, "
+              f"{relative:+.1%}, p={p}, {diff.verdict}"
+              + (", noisy" if diff.noisy else ""))
+    return Check(f"{info.label} regression", relative * 100, threshold * 100, "%", outcome,
+                 detail)

@@ -1,0 +1,66 @@
+"""Gate limits from `[tool.harness.gate]` in a pyproject.toml, overridden by the command line."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.gate import DEFAULT_REGRESSION_METRICS, GateLimits
+
+KEYS = {"max_peak_rss_mb", "max_growth_mb_per_cycle", "max_regression", "metrics"}
+
+
+def parse_fraction(value: str | float) -> float:
+    """`10%` -> 0.10; a bare number is taken as a fraction (0.1), so 10 is refused."""
+    text = str(value).strip()
+    try:
+        fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise HarnessError(f"max-regression must look like 10% or 0.1, got {value!r}") from None
+    if not text.endswith("%") and fraction >= 1:
+        raise HarnessError(f"max-regression {value!r} is ambiguous: write {text}% or a fraction")
+    return fraction
+
+
+def load_gate_table(path: Path | None) -> dict[str, Any]:
+    """The `[tool.harness.gate]` table, or {} when there is no such file or table."""
+    if path is None:
+        path = Path("pyproject.toml")
+        if not path.is_file():
+            return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise HarnessError(f"{path}: cannot read gate config ({exc})") from None
+    table = data.get("tool", {}).get("harness", {}).get("gate", {})
+    unknown = set(table) - KEYS
+    if unknown:
+        raise HarnessError(f"{path}: unknown [tool.harness.gate] key(s) "
+                           f"{', '.join(sorted(unknown))}")
+    return table
+
+
+def gate_limits(table: dict[str, Any], **overrides: Any) -> GateLimits:
+    """Limits from the config table, with the command line's non-None values on top."""
+    merged = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+    regression = merged.get("max_regression")
+    metrics = merged.get("metrics", DEFAULT_REGRESSION_METRICS)
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    return GateLimits(
+        max_peak_rss_mb=_number(merged.get("max_peak_rss_mb"), "max_peak_rss_mb"),
+        max_growth_mb_per_cycle=_number(merged.get("max_growth_mb_per_cycle"),
+                                        "max_growth_mb_per_cycle"),
+        max_regression=None if regression is None else parse_fraction(regression),
+        metrics=tuple(metrics))
+
+
+def _number(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise HarnessError(f"{name} must be a number, got {value!r}") from None
