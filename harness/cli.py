@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from harness.commands.check_memory import check_memory
 from harness.commands.compare import compare
 from harness.commands.gate import gate
 from harness.commands.generate import generate
@@ -26,6 +27,7 @@ cli.add_command(generate)
 cli.add_command(run)
 cli.add_command(compare)
 cli.add_command(gate)
+cli.add_command(check_memory)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,70 @@
+"""`harness check-memory`: a peak-memory gate for any command (the startup-memory check)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from harness.errors import HarnessError
+from harness.memcheck import command_env, measure_command
+from harness.memory_cases import MemoryCase, cases_from_config, with_env_override
+from harness.records import MB
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--limit-mb", type=float, help="Peak RSS the command must stay under.")
+@click.option("--runs", type=int, default=1, show_default=True,
+              help="Runs per case; the verdict uses their median.")
+@click.option("--name", help="Case name in the output (default: the command).")
+@click.option("--config", type=click.Path(path_type=Path),
+              help="TOML with [[tool.harness.check-memory.cases]] (used when no command).")
+@click.option("--interval-ms", type=float, default=10.0, show_default=True)
+@click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True)
+@click.option("--keep-home", is_flag=True, help="Run with the real HOME, not a throwaway one.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Path | None,
+                 interval_ms: float, timeout_s: float, keep_home: bool,
+                 command: tuple[str, ...]) -> None:
+    """Run a command (no shell) and fail when its peak RSS is over the limit.
+
+    Example: harness check-memory --limit-mb 400 --runs 3 --name status-json -- mycli status
+    """
+    if command:
+        if limit_mb is None:
+            raise HarnessError("--limit-mb is required with a command")
+        cases = [MemoryCase(name or Path(command[0]).name, command, limit_mb, runs,
+                            throwaway_home=not keep_home)]
+    elif config is not None:
+        cases = cases_from_config(config)
+    else:
+        raise HarnessError("give a command after --, or --config with memory cases")
+    failed = [case.name for case in map(with_env_override, cases)
+              if not _check(case, interval_ms, timeout_s)]
+    if failed:
+        click.echo(f"[memory] over the limit or failed: {', '.join(failed)}", err=True)
+        sys.exit(1)
+
+
+def _check(case: MemoryCase, interval_ms: float, timeout_s: float) -> bool:
+    peaks = []
+    for run in range(1, case.runs + 1):
+        with tempfile.TemporaryDirectory(prefix="harness-home-") as home:
+            env = command_env(dict(case.env), Path(home) if case.throwaway_home else None)
+            measured = measure_command(list(case.command), interval_ms, timeout_s, env)
+        if measured.exit_code != 0:
+            click.echo(f"[memory] {case.name}: command exited with code {measured.exit_code}; "
+                       f"last output:\n{measured.output_tail}", err=True)
+            return False
+        peaks.append(measured.peak_bytes / MB)
+        if case.runs > 1:
+            click.echo(f"[memory] {case.name} run {run}/{case.runs}: {peaks[-1]:.1f} MB "
+                       f"({measured.processes_seen} process(es), {measured.duration_s:.2f} s)")
+    peak = statistics.median(peaks)
+    passed = peak <= case.limit_mb
+    click.echo(f"[memory] {case.name}: {peak:.1f} MB peak RSS (limit {case.limit_mb:g} MB)"
+               + ("" if passed else " FAIL"))
+    return passed

@@ -1,0 +1,92 @@
+"""`harness check-memory` on real commands: known allocations, child processes, limits."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.memcheck import measure_command
+from harness.records import MB
+from tests.conftest import assert_one_line_error, run_cli
+
+# Allocates N MiB, holds it, optionally runs itself again as a child allocating M MiB, and
+# prints its own kernel peak (VmHWM, kB) as the truth to check the harness against.
+ALLOCATOR = """
+import subprocess, sys, time
+from pathlib import Path
+blob = b"\\x01" * (int(sys.argv[1]) * 1024 * 1024)
+time.sleep(0.25)
+if len(sys.argv) > 2:
+    subprocess.run([sys.executable, __file__, sys.argv[2]], check=True)
+status = Path("/proc/self/status").read_text()
+print(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:")))
+"""
+
+
+@pytest.fixture(scope="module")
+def allocator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("alloc") / "allocate.py"
+    path.write_text(ALLOCATOR)
+    return path
+
+
+def test_a_known_allocation_is_measured_within_5_percent(allocator: Path) -> None:
+    measured = measure_command([sys.executable, str(allocator), "200"])
+    truth_bytes = int(measured.output_tail.split()[-1]) * 1024
+    assert measured.exit_code == 0
+    assert abs(measured.peak_bytes - truth_bytes) < 0.05 * truth_bytes
+    assert measured.peak_bytes > 200 * MB
+
+
+def test_a_child_processs_memory_counts(allocator: Path) -> None:
+    alone = measure_command([sys.executable, str(allocator), "10"])
+    with_child = measure_command([sys.executable, str(allocator), "10", "150"])
+    assert with_child.processes_seen >= 2
+    assert with_child.peak_bytes - alone.peak_bytes > 140 * MB
+
+
+def test_cli_passes_and_fails_on_the_limit(allocator: Path) -> None:
+    ok = run_cli("check-memory", "--limit-mb", "400", "--name", "alloc", "--", sys.executable,
+                 str(allocator), "100")
+    assert ok.returncode == 0, ok.stderr
+    line = ok.stdout.strip().splitlines()[-1]
+    assert line.startswith("[memory] alloc: ") and line.endswith("MB peak RSS (limit 400 MB)")
+    over = run_cli("check-memory", "--limit-mb", "50", "--runs", "2", "--", sys.executable,
+                   str(allocator), "100")
+    assert over.returncode == 1
+    assert "run 2/2" in over.stdout and "(limit 50 MB) FAIL" in over.stdout
+
+
+def test_cases_from_a_config_file_with_an_env_override(allocator: Path, tmp_path: Path) -> None:
+    config = tmp_path / "memory.toml"
+    config.write_text(f"""
+[[tool.harness.check-memory.cases]]
+name = "small"
+command = ["{sys.executable}", "{allocator}", "20"]
+limit_mb = 200
+
+[[tool.harness.check-memory.cases]]
+name = "big-one"
+command = ["{sys.executable}", "{allocator}", "120"]
+limit_mb = 50
+""")
+    failing = run_cli("check-memory", "--config", str(config))
+    assert failing.returncode == 1 and "over the limit or failed: big-one" in failing.stderr
+    env = {**os.environ, "HARNESS_MEMORY_LIMIT_MB_BIG_ONE": "500"}
+    passing = run_cli("check-memory", "--config", str(config), env=env)
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert "[memory] big-one:" in passing.stdout and "(limit 500 MB)" in passing.stdout
+
+
+def test_bad_commands_and_input() -> None:
+    assert_one_line_error(run_cli("check-memory", "--limit-mb", "10", "--",
+                                  "/no/such/program"), 2, "command not found")
+    assert_one_line_error(run_cli("check-memory", "--", sys.executable, "-c", "pass"), 2,
+                          "--limit-mb")
+    failed = run_cli("check-memory", "--limit-mb", "100", "--", sys.executable, "-c",
+                     "import sys; print('boom'); sys.exit(4)")
+    assert failed.returncode == 1 and "exited with code 4" in failed.stderr
+    assert "boom" in failed.stderr
