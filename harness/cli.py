@@ -10,6 +10,7 @@ from harness.commands.check_memory import check_memory
 from harness.commands.compare import compare
 from harness.commands.gate import gate
 from harness.commands.generate import generate
+from harness.commands.report import report
 from harness.commands.run import run
 from harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
 from stores import StoreError
@@ -28,6 +29,7 @@ cli.add_command(run)
 cli.add_command(compare)
 cli.add_command(gate)
 cli.add_command(check_memory)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,7 @@ and sections are dropped, largest first, until the report is under `MAX_CHARS`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,6 +18,7 @@ from harness.writers.table import format_cell, markdown_table
 
 MAX_CHARS = 60_000  # GitHub's comment limit is 65,536
 SEED_COLUMNS = ("rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
+HEADLINE_ROWS = 21  # a longer samples table is thinned on screen and kept whole in details
 LEFT_OUT = "(left out: too long for one comment; see the run folders)"
 CUT_NOTE = "\n\n(report cut to fit a GitHub comment; see the run folders)"
 
@@ -27,11 +29,37 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
     head = [f"# Session store memory: {before.name} → {after.name}", "", headline(comparison),
             ""]
     head += [f"> ⚠️ {warning}" for warning in comparison.warnings]
+    samples = side_by_side_frame(before, after)
     head += ["", "## Deltas", "", deltas_table(comparison.metrics), "",
-             "## Samples (median across repeats)", "", samples_side_by_side(before, after), ""]
-    head += ["## Plots", "", *(f"![{name}]({name})" for name in plots), ""]
-    details = [("Environment", runs_table(before, after)),
+             "## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
+    head += ["## Plots", "", *(f"![{Path(name).name}]({name})" for name in plots), ""]
+    details = [("Environment", runs_table(("before", before), ("after", after))),
                ("Per-repeat figures", per_repeat_tables(before, after))]
+    if len(samples) > HEADLINE_ROWS:
+        details.append(("All samples", frame_table(samples)))
+    return _fit(head, details, max_chars)
+
+
+def run_report_md(run: RunData, max_chars: int = MAX_CHARS) -> str:
+    """A single run's report: headline, summary with intervals, samples, environment."""
+    from harness.summary import summarize
+
+    summary = summarize(run)["metrics"]
+    rss, peak = summary["rss_last_mb"], summary["kernel_peak_rss_mb"]
+    head = [f"# Session store memory: {run.name}", "",
+            f"RSS at the last cycle {_amount(rss['median'], 'MB')}, kernel peak "
+            f"{_amount(peak['median'], 'MB')} (median of {run.repeats} repeat(s)).", ""]
+    if not run.complete:
+        head.append(f"> ⚠️ incomplete run ({run.meta.get('status')}: {run.meta.get('error')})")
+    head += ["## Summary", "", markdown_table(("metric", "median", "95% CI of mean", "values"), [
+        (m["label"], _amount(m["median"], m["unit"]),
+         _interval(m["ci95_of_mean"], m["unit"], signed=False),
+         ", ".join(format_cell(v, 3) for v in m["values"])) for m in summary.values()]), ""]
+    samples = run.median_by_cycle()[["cycle", *SEED_COLUMNS]]
+    head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
+    details = [("Environment", runs_table(("run", run)))]
+    if len(samples) > HEADLINE_ROWS:
+        details.append(("All samples", frame_table(samples)))
     return _fit(head, details, max_chars)
 
 
@@ -60,13 +88,26 @@ def deltas_table(rows: Iterable[MetricComparison]) -> str:
          for row in rows])
 
 
-def samples_side_by_side(before: RunData, after: RunData) -> str:
+def side_by_side_frame(before: RunData, after: RunData) -> pd.DataFrame:
+    """The seed-style columns of both runs, one row per cycle, medians across repeats."""
     merged = pd.merge(before.median_by_cycle(), after.median_by_cycle(), on="cycle",
                       how="outer", suffixes=(" before", " after")).sort_values("cycle")
     columns = [f"{name} {role}" for name in SEED_COLUMNS for role in ("before", "after")]
-    rows = [(int(row["cycle"]), *(None if pd.isna(row[c]) else float(row[c]) for c in columns))
-            for _, row in merged.iterrows()]
-    return markdown_table(("cycle", *columns), rows)
+    return merged[["cycle", *columns]]
+
+
+def frame_table(frame: pd.DataFrame) -> str:
+    rows = [(int(row.iloc[0]), *(None if pd.isna(v) else float(v) for v in row.iloc[1:]))
+            for _, row in frame.iterrows()]
+    return markdown_table(list(frame.columns), rows)
+
+
+def _thin(frame: pd.DataFrame) -> pd.DataFrame:
+    """At most HEADLINE_ROWS rows, evenly spaced, first and last always kept."""
+    if len(frame) <= HEADLINE_ROWS:
+        return frame
+    step = (len(frame) - 1) / (HEADLINE_ROWS - 1)
+    return frame.iloc[sorted({round(i * step) for i in range(HEADLINE_ROWS)})]
 
 
 def per_repeat_tables(before: RunData, after: RunData) -> str:
@@ -78,7 +119,7 @@ def per_repeat_tables(before: RunData, after: RunData) -> str:
     return "\n".join(parts)
 
 
-def runs_table(before: RunData, after: RunData) -> str:
+def runs_table(*runs: tuple[str, RunData]) -> str:
     def facts(run: RunData) -> list[str]:
         meta, env = run.meta, run.meta.get("environment", {})
         config, store = meta.get("config", {}), meta.get("store", {})
@@ -93,9 +134,9 @@ def runs_table(before: RunData, after: RunData) -> str:
 
     names = ("folder", "store", "status", "repeats x cycles", "store file", "heap measure",
              "trimmed", "runtime", "platform", "CPUs", "cgroup memory limit", "harness commit")
-    return markdown_table(("", "before", "after"),
-                          list(zip(names, facts(before), facts(after), strict=True)),
-                          align_right_from=3)
+    columns = [facts(run) for _, run in runs]
+    return markdown_table(("", *(role for role, _ in runs)),
+                          list(zip(names, *columns, strict=True)), align_right_from=len(runs) + 1)
 
 
 def _fit(head: list[str], details: list[tuple[str, str]], max_chars: int) -> str:
@@ -123,10 +164,11 @@ def _signed(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{value:+.{_decimals(unit)}f} {unit}"
 
 
-def _interval(interval: tuple[float, float] | None, unit: str) -> str:
+def _interval(interval: tuple[float, float] | None, unit: str, signed: bool = True) -> str:
     if interval is None:
         return "-"
-    return f"[{interval[0]:+.{_decimals(unit)}f}, {interval[1]:+.{_decimals(unit)}f}]"
+    sign = "+" if signed else ""
+    return f"[{interval[0]:{sign}.{_decimals(unit)}f}, {interval[1]:{sign}.{_decimals(unit)}f}]"
 
 
 def _decimals(unit: str) -> int:

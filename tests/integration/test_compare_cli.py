@@ -53,3 +53,20 @@ def test_compare_refuses_bad_inputs(two_runs: tuple[Path, Path], tmp_path: Path)
     assert_one_line_error(run_cli("compare", before, after, "-o", str(taken)), 2,
                           "already exists")
     assert not any(taken.iterdir())
+
+
+def test_report_command_on_compare_and_run_folders(two_runs: tuple[Path, Path],
+                                                   tmp_path: Path) -> None:
+    compared = tmp_path / "cmp"
+    assert run_cli("compare", *map(str, two_runs), "-o", str(compared)).returncode == 0
+    out = tmp_path / "pr" / "report.md"
+    out.parent.mkdir()
+    result = run_cli("report", str(compared), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "## Deltas" in text and "](../cmp/rss_vs_cycle.png)" in text
+    single = tmp_path / "run.md"
+    assert run_cli("report", str(two_runs[0]), "-o", str(single)).returncode == 0
+    assert single.read_text().startswith("# Session store memory: wholefile")
+    assert_one_line_error(run_cli("report", str(two_runs[0]), "-o", str(single)), 2,
+                          "already exists")

@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
 import pytest
 
 from harness.compare import compare_runs
-from harness.results import RunData
 from harness.writers.report import comparison_report, headline
 from harness.writers.table import markdown_table, text_table
-
-
-def fake_run(name: str, rss: list[float], cycle_ms: float, peak: float,
-             heap_measure: str = "allocator", sha: str = "abc", status: str = "complete",
-             repeats: int = 1, jitter: float = 0.0) -> RunData:
-    """A run whose figures are known: repeat r adds r * jitter to every RSS and time."""
-    cycles = list(range(0, 10 * len(rss), 10))
-    samples, per_cycle = [], []
-    for r in range(1, repeats + 1):
-        shift = (r - 1) * jitter
-        samples.append(pd.DataFrame({
-            "repeat": r, "cycle": cycles, "rss_mb": [v + shift for v in rss],
-            "peak_rss_mb": rss, "heap_mb": 10.0, "external_mb": 1.0, "store_kb": 7600.0,
-            "elapsed_ms": [c * cycle_ms for c in cycles]}))
-        per_cycle.append(pd.DataFrame({
-            "repeat": r, "cycle": range(1, cycles[-1] + 1), "load_ms": cycle_ms / 2,
-            "update_ms": cycle_ms / 2, "cycle_ms": cycle_ms + shift, "wrote": 1,
-            "reused_base": 0}))
-    meta = {"status": status, "complete": status == "complete", "error": None,
-            "config": {"label": name, "store": name}, "heap_measure": heap_measure,
-            "repeats": [{"repeat": r, "kernel_peak_rss_mb": peak + (r - 1) * jitter}
-                        for r in range(1, repeats + 1)],
-            "store": {"sha256": sha, "size_bytes": 1}, "environment": {}}
-    return RunData(Path(name), meta, pd.concat(samples), pd.concat(per_cycle),
-                   pd.DataFrame({"repeat": [1], "time_ms": [0.0], "rss_mb": [rss[0]],
-                                 "cycle": [0]}))
+from tests.fakes import fake_run
 
 
 def test_deltas_on_known_figures() -> None:
@@ -89,3 +60,25 @@ def test_tables_share_one_helper() -> None:
     assert text_table(("a", "bb"), [(1, 2.25), (10, None)]).splitlines() == [
         " a   bb", " 1  2.2", "10    -"]
     assert markdown_table(("x", "y"), [("r", 1.0)]) == "| x | y |\n| --- | ---: |\n| r | 1.0 |"
+
+
+def test_report_fits_a_github_comment_however_long_the_runs() -> None:
+    # GIVEN runs with 3,000 sample rows and 30 repeats each
+    rss = [100.0 + i * 0.01 for i in range(3000)]
+    before = fake_run("before", rss, 50, 200, repeats=30, jitter=0.1)
+    after = fake_run("after", [v * 1.1 for v in rss], 55, 220, repeats=30, jitter=0.1)
+    report = comparison_report(compare_runs(before, after), ["rss_vs_cycle.png"])
+    # THEN the report stays under the limit and keeps its headline, deltas and plots
+    assert len(report) <= 60_000
+    assert "RSS at the last cycle went from" in report and "## Deltas" in report
+    assert "![rss_vs_cycle.png](rss_vs_cycle.png)" in report
+    assert "(left out: too long for one comment" in report
+    # AND the on-screen samples table is thinned to first..last
+    samples = report.split("## Samples (median across repeats)")[1].split("## Plots")[0]
+    assert 20 <= samples.count("\n| ") <= 24 and "| 29990 |" in samples
+
+
+def test_tiny_limit_still_cuts_cleanly() -> None:
+    before = fake_run("b", [1.0, 2.0], 5, 3)
+    report = comparison_report(compare_runs(before, before), [], max_chars=500)
+    assert len(report) <= 500 and report.endswith("see the run folders)")

@@ -1,0 +1,42 @@
+"""`harness report`: a pull-request-sized Markdown report of a run or comparison folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from harness.errors import HarnessError
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("--force", is_flag=True, help="Replace an existing report file.")
+def report(folder: Path, output: Path, force: bool) -> None:
+    """Write report.md for a run folder or a `harness compare` folder (under 60,000 chars)."""
+    from harness.compare import compare_runs
+    from harness.results import load_run
+    from harness.writers.folder import write_text
+    from harness.writers.plots import PLOTS
+    from harness.writers.report import comparison_report, run_report_md
+
+    if output.exists() and not force:
+        raise HarnessError(f"{output}: already exists; pass --force to replace it")
+    comparison_file = folder / "comparison.json"
+    if comparison_file.is_file():
+        try:
+            paths = json.loads(comparison_file.read_text())
+            before, after = Path(paths["before"]), Path(paths["after"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise HarnessError(f"{comparison_file}: unreadable ({exc})") from None
+        base = output.resolve().parent
+        plots = [os.path.relpath(folder.resolve() / name, base) for name in PLOTS
+                 if (folder / name).is_file()]
+        text = comparison_report(compare_runs(load_run(before), load_run(after)), plots)
+    else:
+        text = run_report_md(load_run(folder))
+    write_text(output, text)
+    click.echo(f"report: {output} ({len(text)} characters)")
