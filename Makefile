@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
 DEMO_ARGS := --cycles 50 --sample-every 10
+BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: help setup demo test stress bench lint clean
 
@@ -35,6 +36,19 @@ test: setup ## Run the test suite (slow stress tests excluded)
 
 stress: setup ## Run the slow soak and stress tests only
 	$(BIN)/python -m pytest -q -m stress
+
+bench: setup ## Benchmarks: generator time and peak RSS (7600 KB, 1 GiB), pyperf timings per store
+	@set -e; dir=$(BENCH_DIR); mkdir -p $$dir; \
+	$(BIN)/harness check-memory --limit-mb 100 --name generate-7600KB -- \
+		$(BIN)/harness generate --target-kb 7600 -o $$dir/store-7600.json; \
+	$(BIN)/harness check-memory --limit-mb 100 --name generate-1GiB -- \
+		$(BIN)/harness generate --target-kb 1048576 -o $$dir/store-1GiB.json; \
+	rm -f $$dir/store-1GiB.json; \
+	for store in wholefile snapshot; do \
+		$(BIN)/harness bench --store $$store --target-kb 7600 --fast -o $$dir/$$store.json; \
+	done; \
+	$(BIN)/python -m pyperf compare_to $$dir/wholefile.json $$dir/snapshot.json --table; \
+	echo "bench results: $$dir"
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from harness.commands.bench import bench
 from harness.commands.check_memory import check_memory
 from harness.commands.compare import compare
 from harness.commands.gate import gate
@@ -30,6 +31,7 @@ cli.add_command(compare)
 cli.add_command(gate)
 cli.add_command(check_memory)
 cli.add_command(report)
+cli.add_command(bench)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -60,9 +60,8 @@ def _check(case: MemoryCase, interval_ms: float, timeout_s: float) -> bool:
                        f"last output:\n{measured.output_tail}", err=True)
             return False
         peaks.append(measured.peak_bytes / MB)
-        if case.runs > 1:
-            click.echo(f"[memory] {case.name} run {run}/{case.runs}: {peaks[-1]:.1f} MB "
-                       f"({measured.processes_seen} process(es), {measured.duration_s:.2f} s)")
+        click.echo(f"[memory] {case.name} run {run}/{case.runs}: {peaks[-1]:.1f} MB "
+                   f"({measured.processes_seen} process(es), {measured.duration_s:.2f} s)")
     peak = statistics.median(peaks)
     passed = peak <= case.limit_mb
     click.echo(f"[memory] {case.name}: {peak:.1f} MB peak RSS (limit {case.limit_mb:g} MB)"

@@ -1,0 +1,40 @@
+"""`harness bench`: pyperf timings of cold load, warm load and update, per store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from harness.commands.options import store_shape_options
+from harness.errors import EXIT_FAILED, HarnessError
+from harness.generator import GenerateSpec, generate
+from stores import STORES
+
+
+@click.command()
+@click.option("--store", type=click.Choice(sorted(STORES)), required=True)
+@store_shape_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="pyperf JSON file to write (must not exist).")
+@click.option("--fast", is_flag=True, help="pyperf --fast: fewer processes and values.")
+def bench(store: str, profile: str, target_kb: int | None, entries: int | None, seed: int,
+          output: Path, fast: bool) -> None:
+    """Time single store operations with pyperf; read the file with `pyperf compare_to`."""
+    if output.exists():
+        raise HarnessError(f"{output}: already exists; results are never overwritten")
+    spec = GenerateSpec(profile=profile, seed=seed, entries=entries,
+                        target_kb=1000 if target_kb is None and entries is None else target_kb)
+    with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
+        store_file = Path(scratch) / "sessions.json"
+        generate(spec, store_file)
+        command = [sys.executable, "-m", "harness.bench_ops", "--store", store,
+                   "--store-file", str(store_file), "-o", str(output), "--quiet"]
+        if fast:
+            command.append("--fast")
+        if subprocess.run(command).returncode != 0:
+            raise HarnessError("pyperf benchmark failed (see its output above)", EXIT_FAILED)
+    click.echo(f"pyperf results: {output}")
