@@ -7,12 +7,14 @@ import sys
 import click
 
 from harness.commands.bench import bench
+from harness.commands.calibrate import calibrate
 from harness.commands.check_memory import check_memory
 from harness.commands.compare import compare
 from harness.commands.gate import gate
 from harness.commands.generate import generate
 from harness.commands.report import report
 from harness.commands.run import run
+from harness.commands.sweep import merge, sweep
 from harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
 from stores import StoreError
 
@@ -32,6 +34,9 @@ cli.add_command(gate)
 cli.add_command(check_memory)
 cli.add_command(report)
 cli.add_command(bench)
+cli.add_command(sweep)
+cli.add_command(merge)
+cli.add_command(calibrate)
 
 
 def main(argv: list[str] | None = None) -> None:

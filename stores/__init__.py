@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from stores.ballast import BallastStore
 from stores.base import SessionStore, StoreError, UpdateOutcome
+from stores.padded import PaddedStore
 from stores.snapshot import SnapshotStore
 from stores.wholefile import WholeFileStore
 
 STORES: dict[str, type[SessionStore]] = {
-    store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore)
+    store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore, PaddedStore)
 }
 
 

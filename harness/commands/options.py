@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import click
 
+from harness.heap import METERS
 from harness.profiles import PROFILES
 
 
@@ -17,6 +18,34 @@ def store_shape_options(command: Callable) -> Callable:
         click.option("--entries", type=int, help="Number of entries instead of a size."),
         click.option("--seed", type=int, default=1, show_default=True,
                      help="Same seed and arguments give a byte-identical file."),
+    )):
+        command = option(command)
+    return command
+
+
+def measurement_options(command: Callable) -> Callable:
+    """How a store is measured: cycles, sampling, repeats, heap measure, limits, environment."""
+    for option in reversed((
+        click.option("--cycles", type=int, default=50, show_default=True),
+        click.option("--sample-every", type=int, default=10, show_default=True,
+                     help="Take a sample row every N cycles (and after the last)."),
+        click.option("--repeat", type=int, default=1, show_default=True,
+                     help="Fresh worker processes to run, one after another (5 for gating)."),
+        click.option("--warmup-cycles", type=int, default=0, show_default=True,
+                     help="Cycles run before cycle 0 and left out of every figure."),
+        click.option("--trim", is_flag=True,
+                     help="gc.collect() and malloc_trim(0) before each sample "
+                     "(untrimmed RSS kept too)."),
+        click.option("--touch-keys", type=int, default=400, show_default=True,
+                     help="Cycles update the first N keys in turn."),
+        click.option("--heap", type=click.Choice(sorted(METERS)), default="allocator",
+                     show_default=True,
+                     help="How heap_mb is measured (tracemalloc is 3-8x slower)."),
+        click.option("--interval-ms", type=float, default=10.0, show_default=True,
+                     help="Background RSS sampling interval."),
+        click.option("--timeout", "timeout_s", type=float, default=1800.0, show_default=True,
+                     help="Seconds before the worker is killed and the run marked failed."),
+        click.option("--env", multiple=True, help="NAME=VALUE set for the worker (repeatable)."),
     )):
         command = option(command)
     return command

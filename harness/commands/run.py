@@ -5,25 +5,20 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
-from harness.commands.options import store_shape_options
+from harness.commands.options import measurement_options, store_shape_options
 from harness.config import RunConfig
-from harness.environment import capture
 from harness.errors import EXIT_FAILED, HarnessError
 from harness.generator import GenerateSpec
-from harness.heap import METERS
+from harness.measure import measure
 from harness.records import Run
-from harness.runner import run_repeats
-from harness.storefile import prepare_store
 from harness.writers.console import run_report
 from harness.writers.folder import create_folder, new_result_folder
-from harness.writers.run_folder import write_run
 from stores import STORES
 
 STDERR_LINES_SHOWN = 5
@@ -73,26 +68,9 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
 @click.option("--store-file", type=click.Path(path_type=Path),
               help="Measure a copy of this existing sessions.json instead of generating one.")
 @store_shape_options
-@click.option("--cycles", type=int, default=50, show_default=True)
-@click.option("--sample-every", type=int, default=10, show_default=True,
-              help="Take a sample row every N cycles (and after the last).")
 @click.option("--reuse-loaded-store", is_flag=True,
               help="Pass each cycle's loaded store to update() as its base snapshot.")
-@click.option("--repeat", type=int, default=1, show_default=True,
-              help="Fresh worker processes to run, one after another (5 for gating).")
-@click.option("--warmup-cycles", type=int, default=0, show_default=True,
-              help="Cycles run before cycle 0 and left out of every figure.")
-@click.option("--trim", is_flag=True,
-              help="gc.collect() and malloc_trim(0) before each sample (untrimmed RSS kept too).")
-@click.option("--touch-keys", type=int, default=400, show_default=True,
-              help="Cycles update the first N keys in turn.")
-@click.option("--heap", type=click.Choice(sorted(METERS)), default="allocator",
-              show_default=True, help="How heap_mb is measured (tracemalloc is 3-8x slower).")
-@click.option("--interval-ms", type=float, default=10.0, show_default=True,
-              help="Background RSS sampling interval.")
-@click.option("--timeout", "timeout_s", type=float, default=1800.0, show_default=True,
-              help="Seconds before the worker is killed and the run marked failed.")
-@click.option("--env", multiple=True, help="NAME=VALUE set for the worker (repeatable).")
+@measurement_options
 @click.option("--label", default="", help="Result folder suffix (default: store name).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
               show_default=True)
@@ -104,31 +82,11 @@ def run(results_dir: Path, run_dir: Path | None, progress: bool | None, **values
     """Run load/update cycles on a store in a measured worker; write CSVs and meta.json."""
     config = build_config(**values)
     folder = create_folder(run_dir) if run_dir else new_result_folder(results_dir, config.label)
-    with tempfile.TemporaryDirectory(prefix="harness-") as scratch:
-        try:
-            store_path, store_info = prepare_store(config, Path(scratch))
-        except HarnessError:
-            folder.rmdir()  # nothing was measured: leave no empty result behind
-            raise
-        with _progress(config, progress) as on_cycle:
-            result = run_repeats(config, store_path, store_info, capture(dict(config.env)),
-                                 Path(scratch), tuple(sys.argv), on_cycle)
-    write_run(result, folder)
-    if any(repeat.samples for repeat in result.repeats):
-        write_summary(folder)
+    with _progress(config, progress) as on_cycle:
+        result = measure(config, folder, tuple(sys.argv), on_cycle)
     click.echo(run_report(result, str(folder)))
     if result.status != "complete":
         raise HarnessError(_failure(result), 130 if result.status == "interrupted" else EXIT_FAILED)
-
-
-def write_summary(folder: Path) -> None:
-    """summary.json, derived from the CSVs just written (pandas and scipy load only here)."""
-    from harness.results import load_run
-    from harness.summary import summarize
-    from harness.writers.folder import write_text
-    from harness.writers.summary_json import summary_json
-
-    write_text(folder / "summary.json", summary_json(summarize(load_run(folder))))
 
 
 def _failure(result: Run) -> str:

@@ -1,0 +1,87 @@
+"""`harness calibrate`: the gate's false-fail rate (A/A) and its detection rate (known leak)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import click
+
+from harness.commands.run import build_config
+from harness.errors import HarnessError
+from harness.gate_config import parse_fraction
+
+
+@click.command()
+@click.option("--trials", type=int, default=20, show_default=True)
+@click.option("--repeat", type=int, default=5, show_default=True, help="Repeats per run.")
+@click.option("--target-kb", type=int, default=300, show_default=True)
+@click.option("--profile", default="realistic", show_default=True)
+@click.option("--cycles", type=int, default=10, show_default=True)
+@click.option("--threshold", default="5%", show_default=True,
+              help="The gate's --max-regression under test.")
+@click.option("--regression", default="10%", show_default=True,
+              help="Size of the known memory regression, as a share of baseline RSS.")
+@click.option("--metrics", default="rss_last_mb,kernel_peak_rss_mb,cycle_ms_median",
+              show_default=True, help="The gate's regression metrics.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: int,
+              threshold: str, regression: str, metrics: str, output: Path) -> None:
+    """Run A/A and known-regression trials through the gate and report both rates."""
+    from harness.calibrate import Rate, pad_kb_for
+    from harness.gate import evaluate
+    from harness.gate_config import gate_limits
+    from harness.measure import measure
+    from harness.results import load_run
+    from harness.writers.folder import create_folder, write_text
+
+    if not 1 <= trials <= 1000:
+        raise HarnessError(f"--trials must be between 1 and 1000, got {trials}")
+    limits = gate_limits({}, max_regression=threshold, metrics=metrics)
+    share = parse_fraction(regression)
+    folder = create_folder(output)
+
+    def run(name: str, store: str, env: tuple[str, ...] = ()) -> Path:
+        config = build_config(store=store, store_file=None, profile=profile, target_kb=target_kb,
+                              entries=None, seed=1, label=name, cycles=cycles,
+                              sample_every=max(1, cycles // 5), repeat=repeat,
+                              reuse_loaded_store=True, warmup_cycles=0, trim=False,
+                              touch_keys=400, heap="allocator", interval_ms=10.0,
+                              timeout_s=600.0, env=env)
+        target = create_folder(folder / name)
+        if measure(config, target, tuple(sys.argv)).status != "complete":
+            raise HarnessError(f"calibration run {name} failed; see {target}/meta.json", 1)
+        return target
+
+    pad_kb = None
+    false_fails, detections, inconclusive = 0, 0, {"a/a": 0, "regression": 0}
+    for trial in range(1, trials + 1):
+        base = load_run(run(f"trial-{trial:03d}-a", "snapshot"))
+        if pad_kb is None:
+            pad_kb = pad_kb_for(statistics.median(base.samples.groupby("repeat")["rss_mb"]
+                                                  .last()), share)
+        same = load_run(run(f"trial-{trial:03d}-a2", "snapshot"))
+        padded = load_run(run(f"trial-{trial:03d}-r", "padded", (f"HARNESS_PAD_KB={pad_kb}",)))
+        a_a, regressed = evaluate(same, limits, base), evaluate(padded, limits, base)
+        false_fails += a_a.outcome == "fail"
+        detections += regressed.outcome == "fail"
+        inconclusive["a/a"] += a_a.outcome == "inconclusive"
+        inconclusive["regression"] += regressed.outcome == "inconclusive"
+        click.echo(f"[calibrate] trial {trial}/{trials}: A/A {a_a.outcome}, "
+                   f"+{share:.0%} regression {regressed.outcome}", err=True)
+    false_rate, detect_rate = Rate(false_fails, trials), Rate(detections, trials)
+    result = {"trials": trials, "repeats": repeat, "cycles": cycles, "target_kb": target_kb,
+              "threshold": limits.max_regression, "regression": share, "pad_kb": pad_kb,
+              "metrics": list(limits.metrics),
+              "false_fail": {"hits": false_fails, "rate": false_rate.value,
+                             "ci95": false_rate.ci95},
+              "detection": {"hits": detections, "rate": detect_rate.value,
+                            "ci95": detect_rate.ci95},
+              "inconclusive": inconclusive}
+    write_text(folder / "calibration.json", json.dumps(result, indent=2) + "\n")
+    click.echo(f"false-fail rate (A/A): {false_rate.describe()}")
+    click.echo(f"detection rate (+{share:.0%} RSS, {pad_kb} KB): {detect_rate.describe()}")
+    click.echo(f"inconclusive: A/A {inconclusive['a/a']}, regression "
+               f"{inconclusive['regression']}; results: {folder}")
