@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -42,23 +43,76 @@ def parse(raw: bytes, path: Path) -> SessionMap:
     if not text.strip():
         raise StoreError(f"{path}: store file is empty")
     try:
-        store = json.loads(text)
+        return _parse_members(text, path)
     except json.JSONDecodeError as exc:
         raise StoreError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
                          f"{exc.msg}") from None
-    if not isinstance(store, dict):
-        raise StoreError(f"{path}: root is a JSON {type(store).__name__}, expected an object")
-    for key, entry in store.items():
+
+
+def _parse_members(text: str, path: Path) -> SessionMap:
+    """The top-level object member by member, so a session key written twice is refused.
+
+    `json.loads` would keep the last of two equal keys and an update would then drop the
+    first for good. Each entry is still parsed by the C scanner, so this costs next to nothing.
+    """
+    index = _skip_space(text, 0)
+    if text[index] != "{":
+        root = json.loads(text)  # raises for invalid JSON, else names the wrong root type
+        raise StoreError(f"{path}: root is a JSON {_json_type(root)}, expected an object")
+    store: SessionMap = {}
+    index = _skip_space(text, index + 1)
+    while text[index: index + 1] != "}":
+        if store:
+            index = _expect(text, index, ",")
+        index = _skip_space(text, index)
+        if text[index: index + 1] != '"':
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes",
+                                       text, index)
+        key, index = json.decoder.scanstring(text, index + 1)
+        index = _expect(text, index, ":")
+        entry, index = _DECODER.raw_decode(text, _skip_space(text, index))
+        if key in store:
+            raise StoreError(f"{path}: session key {key!r} appears twice")
         if not isinstance(entry, dict):
-            raise StoreError(f"{path}: entry {key!r} is a JSON {type(entry).__name__}, "
+            raise StoreError(f"{path}: entry {key!r} is a JSON {_json_type(entry)}, "
                              "expected an object")
+        store[key] = entry
+        index = _skip_space(text, index)
+        if index >= len(text):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, index)
+    if text[_skip_space(text, index + 1):]:
+        raise json.JSONDecodeError("Extra data", text, _skip_space(text, index + 1))
     return store
 
 
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip_space(text: str, index: int) -> int:
+    return _SPACE.match(text, index).end()
+
+
+def _expect(text: str, index: int, char: str) -> int:
+    index = _skip_space(text, index)
+    if text[index: index + 1] != char:
+        raise json.JSONDecodeError(f"Expecting {char!r} delimiter", text, index)
+    return index + 1
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
 def migrate(store: SessionMap) -> None:
-    """The gateway's load-time migration: session keys are lowercase."""
+    """The gateway's load-time migration: session keys are lowercase.
+
+    A mixed-case key whose lowercase twin already exists is left alone rather than dropped.
+    """
     for key in [k for k in store if k != k.lower()]:
-        store.setdefault(key.lower(), store.pop(key))
+        if key.lower() not in store:
+            store[key.lower()] = store.pop(key)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
