@@ -11,7 +11,6 @@ import click
 
 from harness.commands.run import build_config
 from harness.errors import HarnessError
-from harness.gate_config import parse_fraction
 
 
 @click.command()
@@ -32,7 +31,7 @@ def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: in
     """Run A/A and known-regression trials through the gate and report both rates."""
     from harness.calibrate import Rate, pad_kb_for
     from harness.gate import evaluate
-    from harness.gate_config import gate_limits
+    from harness.gate_config import gate_limits, parse_fraction
     from harness.measure import measure
     from harness.results import load_run
     from harness.writers.folder import create_folder, write_text
