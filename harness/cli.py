@@ -14,6 +14,7 @@ from harness.commands.gate import gate
 from harness.commands.generate import generate
 from harness.commands.report import report
 from harness.commands.run import run
+from harness.commands.stress import stress
 from harness.commands.sweep import merge, sweep
 from harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
 from stores import StoreError
@@ -37,6 +38,7 @@ cli.add_command(bench)
 cli.add_command(sweep)
 cli.add_command(merge)
 cli.add_command(calibrate)
+cli.add_command(stress)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -85,15 +85,21 @@ def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
 
 
 def run_worker(config: RunConfig, store_path: Path, scratch: Path,
-               on_cycle: Callable[[int], None] | None = None) -> WorkerRun:
-    """Run one worker over the store at `store_path` and return everything it measured."""
+               on_cycle: Callable[[int], None] | None = None,
+               command: Callable[[int, int], list[str]] | None = None) -> WorkerRun:
+    """Run one worker over the store at `store_path` and return everything it measured.
+
+    `command(msg_fd, ack_fd)` replaces the Python worker: any program speaking the protocol.
+    """
     exchange = _Exchange()
     msg_r, msg_w = os.pipe()
     ack_r, ack_w = os.pipe()
     stderr_path = scratch / "worker-stderr.txt"
     with stderr_path.open("wb") as stderr, (scratch / "worker-stdout.txt").open("wb") as stdout:
+        argv = (command(msg_w, ack_r) if command
+                else worker_command(config, store_path, msg_w, ack_r))
         process = subprocess.Popen(
-            worker_command(config, store_path, msg_w, ack_r), pass_fds=(msg_w, ack_r),
+            argv, pass_fds=(msg_w, ack_r),
             stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             env={**os.environ, **dict(config.env)}, start_new_session=True)
     os.close(msg_w)

@@ -7,7 +7,6 @@ delays, each followed by a check of the file and by one more writer that must cl
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.stress_worker import SHARED_KEY
+from harness.stress_worker import SHARED_KEY, mutator
 from stores import StoreError, store_class
 from stores.jsonfile import parse, read_bytes
 from stores.lock import lock_path_for
@@ -126,9 +125,7 @@ def crashes(store: str, path: Path, trials: int, seed: int, max_delay_s: float =
         backwards += new_count < count
         count = new_count
         # The next writer must take over a dead writer's lock and sweep its temp files.
-        store_class(store)(path).update(lambda s: s.setdefault(
-            CRASH_KEY, {"sessionId": CRASH_KEY, "updatedAt": 0, "count": 0}).update(
-            count=s.get(CRASH_KEY, {}).get("count", 0) + 1))
+        store_class(store)(path).update(mutator(CRASH_KEY, shared=False))
         count += 1
         leftovers += len(_leftovers(path))
     return CrashResult(trials, corrupt, backwards, left, leftovers)
@@ -160,11 +157,3 @@ class _Reader(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join()
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

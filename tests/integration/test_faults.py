@@ -1,0 +1,98 @@
+"""The harness under faults: killed, interrupted and babbling workers; no orphans left."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.config import RunConfig
+from harness.generator import GenerateSpec, generate
+from harness.runner import run_worker
+from tests.conftest import REPO
+
+LONG_RUN = ("run", "--store", "wholefile", "--profile", "realistic", "--target-kb", "1500",
+            "--cycles", "100000", "--sample-every", "1")
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_worker(harness: subprocess.Popen[str], folder: Path) -> psutil.Process:
+    """The worker, once it has sent a few samples."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = [c for c in psutil.Process(harness.pid).children(recursive=True)
+                   if "harness.worker" in " ".join(c.cmdline())]
+        if workers:
+            time.sleep(1.5)  # let some cycles and samples happen
+            return workers[0]
+        if harness.poll() is not None:
+            raise AssertionError(f"harness exited early: {harness.communicate()[1]}")
+        time.sleep(0.05)
+    raise AssertionError("worker never started")
+
+
+def test_worker_killed_by_sigkill_is_a_failed_run_with_its_samples(tmp_path: Path) -> None:
+    folder = tmp_path / "killed"
+    harness = start_cli(*LONG_RUN, "--run-dir", str(folder))
+    worker = wait_for_worker(harness, folder)
+    worker.send_signal(signal.SIGKILL)  # what the OOM killer does
+    _, stderr = harness.communicate(timeout=60)
+    assert harness.returncode == 1
+    assert "worker killed by SIGKILL" in stderr and "Traceback" not in stderr
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["status"] == "failed" and meta["complete"] is False
+    assert meta["repeats"][0]["worker"]["exit_code"] == -9
+    assert len((folder / "samples.csv").read_text().splitlines()) > 2
+
+
+def test_ctrl_c_leaves_a_marked_incomplete_result_and_no_orphans(tmp_path: Path) -> None:
+    folder = tmp_path / "interrupted"
+    harness = start_cli(*LONG_RUN, "--run-dir", str(folder))
+    worker = wait_for_worker(harness, folder)
+    harness.send_signal(signal.SIGINT)
+    _, stderr = harness.communicate(timeout=60)
+    assert harness.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["status"] == "interrupted" and meta["complete"] is False
+    assert "samples.csv" in {p.name for p in folder.iterdir()}
+    assert not list(folder.glob(".*partial"))  # every file was completed, then renamed
+    with pytest.raises(psutil.NoSuchProcess):
+        worker.status()  # killed, not orphaned
+
+
+@pytest.mark.parametrize(("script", "error"), [
+    ("import os, sys; os.write(int(sys.argv[1]), b'garbage\\n')", "broke the protocol"),
+    ("import sys; print('noise on stdout'); sys.exit(5)", "exited with code 5"),
+    ("import os, sys; os.write(int(sys.argv[1]), b'{\"type\": \"sample\"}\\n')",
+     "sample message lacks"),
+])
+def test_a_worker_that_breaks_the_protocol_fails_cleanly(tmp_path: Path, script: str,
+                                                         error: str) -> None:
+    store = tmp_path / "sessions.json"
+    generate(GenerateSpec("pr", 1, target_kb=20), store)
+    config = RunConfig(store="wholefile", cycles=2, sample_every=1, store_file=store)
+    run = run_worker(config, store, tmp_path,
+                     command=lambda msg_fd, ack_fd: [sys.executable, "-c", script, str(msg_fd)])
+    assert run.status == "failed" and error in run.error
+
+
+def test_a_store_that_prints_cannot_corrupt_the_samples(tmp_path: Path) -> None:
+    # the fixed store warns on stderr about a store over its cache limit; the run is whole
+    store = tmp_path / "sessions.json"
+    generate(GenerateSpec("pr", 1, target_kb=40), store)
+    config = RunConfig(store="snapshot", cycles=3, sample_every=1, store_file=store,
+                       env=(("OPENCLAW_SESSION_OBJECT_CACHE_MAX_BYTES", "1000"),))
+    run = run_worker(config, store, tmp_path)
+    assert run.status == "complete" and len(run.samples) == 4
+    assert "over the object cache limit" in run.worker.stderr_tail
