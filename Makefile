@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
-DEMO_ARGS := --cycles 50 --sample-every 10
+# 4 repeats a side is the fewest with which a change can be significant (Mann-Whitney U).
+DEMO_ARGS := --cycles 50 --sample-every 10 --repeat 4
 BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: help setup demo test stress bench lint clean

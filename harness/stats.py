@@ -58,7 +58,8 @@ def difference(before: Sequence[float], after: Sequence[float]) -> Difference:
     """
     b, a = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     change = float(np.median(a) - np.median(b))
-    relative = change / float(np.median(b)) if np.median(b) else None
+    # relative to the baseline's size, so a sign always says worse (+) or better (-)
+    relative = change / abs(float(np.median(b))) if np.median(b) else None
     spread = max(np.ptp(b), np.ptp(a))
     noisy = bool(spread > abs(change)) if len(b) > 1 or len(a) > 1 else False
     if len(b) < 2 or len(a) < 2:

@@ -1,0 +1,54 @@
+"""Statistics on data with a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.stats import ci95_of_mean, difference, slope_per_cycle
+
+
+def test_slope_of_a_known_line_with_noise() -> None:
+    rng = np.random.default_rng(3)
+    cycles = np.arange(1, 51)
+    rss = 200 + 2.5 * cycles + rng.normal(0, 0.5, cycles.size)
+    assert slope_per_cycle(cycles.tolist(), rss.tolist()) == pytest.approx(2.5, abs=0.02)
+    assert slope_per_cycle([10], [5.0]) is None
+
+
+def test_interval_of_the_mean() -> None:
+    low, high = ci95_of_mean([10.0, 12.0, 14.0])  # mean 12, sd 2, t(0.975, 2) = 4.303
+    assert (low, high) == pytest.approx((12 - 4.303 * 2 / 3**0.5, 12 + 4.303 * 2 / 3**0.5),
+                                        abs=1e-3)
+    assert ci95_of_mean([5.0]) is None
+    assert ci95_of_mean([5.0, 5.0]) == (5.0, 5.0)
+
+
+def test_a_known_difference_is_found_and_its_interval_holds_it() -> None:
+    rng = np.random.default_rng(7)
+    before = 100 + rng.normal(0, 1, 5)
+    after = before + 10 + rng.normal(0, 1, 5)
+    result = difference(before.tolist(), after.tolist())
+    assert result.verdict == "worse" and result.p_value == pytest.approx(2 / 252)
+    assert result.change == pytest.approx(10, abs=1.5)
+    assert 0 < result.ci95[0] <= result.change <= result.ci95[1] and not result.noisy
+    better = difference(after.tolist(), before.tolist())
+    assert better.verdict == "better" and better.change < 0
+
+
+def test_no_difference_is_not_significant() -> None:
+    rng = np.random.default_rng(1)
+    same = difference((50 + rng.normal(0, 1, 5)).tolist(), (50 + rng.normal(0, 1, 5)).tolist())
+    assert same.verdict == "no significant change" and same.p_value > 0.05
+    assert same.ci95[0] < 0 < same.ci95[1]
+
+
+def test_too_few_repeats_never_claim_significance() -> None:
+    result = difference([1.0, 1.1, 1.2], [5.0, 5.1, 5.2])
+    assert result.p_value == pytest.approx(0.1) and result.verdict == "no significant change"
+    assert difference([1.0], [2.0]).verdict == "too few repeats"
+
+
+def test_relative_change_keeps_its_sign_for_a_negative_baseline() -> None:
+    # RSS shrinking by 0.5 MB/cycle before, flat after: a rise, so positive
+    assert difference([-0.5, -0.5], [0.0, 0.0]).relative == pytest.approx(1.0)
