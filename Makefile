@@ -9,7 +9,7 @@ DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
 DEMO_ARGS := --cycles 50 --sample-every 10 --repeat 4
 BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: help setup demo test stress bench lint clean
+.PHONY: help setup demo notebook test stress bench lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -31,6 +31,11 @@ demo: setup ## Generate a 7600 KB store, run wholefile vs snapshot+reuse, compar
 		$(DEMO_ARGS) --label after --run-dir $$dir/after; \
 	$(BIN)/harness compare $$dir/before $$dir/after -o $$dir/compare; \
 	echo "demo report: $$dir/compare/report.md"
+
+notebook: setup ## Execute notebooks/compare_runs.ipynb on the newest demo
+	@set -e; dir=$$(ls -d results/demo-* 2>/dev/null | tail -1); \
+	if [ -z "$$dir" ]; then echo "no demo yet: run make demo first"; exit 2; fi; \
+	$(BIN)/python -m harness.notebook $$dir/before $$dir/after $$dir/compare_runs.ipynb
 
 test: setup ## Run the test suite (slow stress tests excluded)
 	$(BIN)/python -m pytest -q

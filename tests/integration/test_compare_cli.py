@@ -70,3 +70,18 @@ def test_report_command_on_compare_and_run_folders(two_runs: tuple[Path, Path],
     assert single.read_text().startswith("# Session store memory: wholefile")
     assert_one_line_error(run_cli("report", str(two_runs[0]), "-o", str(single)), 2,
                           "already exists")
+
+
+def test_the_notebook_runs_on_two_real_runs(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    import nbformat
+
+    from harness.notebook import execute
+
+    source = Path(__file__).resolve().parents[2] / "notebooks" / "compare_runs.ipynb"
+    out = tmp_path / "executed.ipynb"
+    execute(source, out, {"HARNESS_BEFORE": str(two_runs[0]), "HARNESS_AFTER": str(two_runs[1])})
+    cells = nbformat.read(out, as_version=4).cells
+    outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert any("RSS at last cycle" in o.get("data", {}).get("text/html", "") for o in outputs)
