@@ -22,10 +22,9 @@ from stores import StoreError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(debug: bool) -> None:
     """Memory stress and benchmark harness for JSON-file session stores."""
-    ctx.obj = {"debug": debug}
+    del debug  # read by main() before click parses, so it also covers click's own errors
 
 
 cli.add_command(generate)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_FAILED = 1  # a run failed, or a gate found a regression
 EXIT_USAGE = 2  # bad arguments, missing or unreadable input
 

@@ -22,14 +22,7 @@ def serialize(store: SessionMap) -> str:
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise StoreError(f"{path}: store file does not exist") from None
-    except IsADirectoryError:
-        raise StoreError(f"{path}: is a directory, not a store file") from None
-    except PermissionError:
-        raise StoreError(f"{path}: no permission to read the store file") from None
+    return read_with_stat(path)[0]
 
 
 def parse(raw: bytes, path: Path) -> SessionMap:
@@ -103,6 +96,13 @@ def _expect(text: str, index: int, char: str) -> int:
 def _json_type(value: object) -> str:
     names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
     return names.get(type(value), "number")
+
+
+def parse_store(raw: bytes, path: Path) -> SessionMap:
+    """Parse and migrate: what every store does with the bytes it reads."""
+    store = parse(raw, path)
+    migrate(store)
+    return store
 
 
 def migrate(store: SessionMap) -> None:

@@ -20,8 +20,7 @@ from typing import ClassVar
 
 from stores.base import Mutator, SessionMap, UpdateOutcome
 from stores.jsonfile import (
-    migrate,
-    parse,
+    parse_store,
     read_bytes,
     read_with_stat,
     serialize,
@@ -75,8 +74,7 @@ class SnapshotStore:
         if cached and cached.serves(stat, self.ttl_s, time.monotonic()):
             return Snapshot(copy.deepcopy(cached.store), self.path, self._serialized)
         raw, stat = read_with_stat(self.path)
-        store = parse(raw, self.path)
-        migrate(store)
+        store = parse_store(raw, self.path)
         self._remember(store, raw, stat)
         return Snapshot(store, self.path, raw)
 
@@ -84,11 +82,7 @@ class SnapshotStore:
         with store_lock(self.path):
             raw = read_bytes(self.path)
             reused = isinstance(base_store, Snapshot) and base_store.was_parsed_from(self.path, raw)
-            if reused:
-                store = base_store
-            else:
-                store = parse(raw, self.path)
-                migrate(store)
+            store = base_store if reused else parse_store(raw, self.path)
             mutator(store)
             data = serialize(store).encode("utf-8")
             wrote = data != raw

@@ -17,8 +17,7 @@ from typing import ClassVar
 
 from stores.base import Mutator, SessionMap, UpdateOutcome
 from stores.jsonfile import (
-    migrate,
-    parse,
+    parse_store,
     read_bytes,
     read_with_stat,
     serialize,
@@ -71,8 +70,7 @@ class WholeFileStore:
                                                 time.monotonic()):
             return copy.deepcopy(self._cached.store)
         raw, stat = read_with_stat(self.path)
-        store = parse(raw, self.path)
-        migrate(store)
+        store = parse_store(raw, self.path)
         self._remember(store, raw.decode("utf-8"), stat)
         return copy.deepcopy(store)
 
@@ -80,8 +78,7 @@ class WholeFileStore:
         del base_store  # before the fix the caller's snapshot was never reused
         with store_lock(self.path):
             raw = read_bytes(self.path)
-            store = parse(raw, self.path)
-            migrate(store)
+            store = parse_store(raw, self.path)
             mutator(store)
             return UpdateOutcome(wrote=self._persist(store, raw), reused_base=False)
 
