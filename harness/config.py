@@ -10,6 +10,7 @@ from harness.errors import HarnessError
 from harness.generator import GenerateSpec
 
 MAX_CYCLES = 1_000_000
+RUNTIME_STORES = {"python": (), "node": ("wholefile", "snapshot")}  # python: every store
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class RunConfig:
     store: str
     cycles: int
     sample_every: int
+    runtime: str = "python"  # which worker runs the store: harness/worker.py or the Node one
     reuse_loaded_store: bool = False
     repeat: int = 1  # fresh worker processes, one after another
     warmup_cycles: int = 0  # run before cycle 0 and left out of every figure
@@ -42,6 +44,15 @@ class RunConfig:
             raise HarnessError(f"--interval-ms must be between 1 and 60000, got {self.interval_ms}")
         if self.timeout_s <= 0:
             raise HarnessError(f"--timeout must be positive, got {self.timeout_s}")
+        if self.runtime not in RUNTIME_STORES:
+            raise HarnessError(f"--runtime must be one of {', '.join(RUNTIME_STORES)}")
+        if self.runtime != "python":
+            if self.store not in RUNTIME_STORES[self.runtime]:
+                raise HarnessError(f"store {self.store!r} has no {self.runtime} version; it has "
+                                   f"{', '.join(RUNTIME_STORES[self.runtime])}")
+            if self.heap != "allocator":
+                raise HarnessError("--heap is for the Python worker; the Node worker reports "
+                                   "V8's heapUsed")
         if (self.generate is None) == (self.store_file is None):
             raise HarnessError("give either --store-file or a generated store (--profile ...)")
 

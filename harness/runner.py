@@ -21,7 +21,9 @@ from typing import Any
 
 import psutil
 
+import stores
 from harness.config import RunConfig
+from harness.errors import HarnessError
 from harness.protocol import ACK, ProtocolError, decode
 from harness.records import CycleTiming, Run, Sample, Status, StoreInfo, WorkerInfo, WorkerRun
 from harness.sampler import RssSampler, kernel_peak_rss_bytes
@@ -47,11 +49,16 @@ class _Exchange:
     untrimmed_rss: int | None = None  # RSS read at the last `pretrim`, for the next sample
 
 
+NODE_WORKER = Path(stores.__file__).resolve().parent / "node" / "worker.mjs"
+
+
 def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int) -> list[str]:
-    command = [sys.executable, "-m", "harness.worker", "--store", config.store,
+    command = [*_interpreter(config.runtime), "--store", config.store,
                "--path", str(store_path), "--cycles", str(config.cycles),
                "--sample-every", str(config.sample_every), "--touch-keys", str(config.touch_keys),
-               "--heap", config.heap, "--msg-fd", str(msg_fd), "--ack-fd", str(ack_fd)]
+               "--msg-fd", str(msg_fd), "--ack-fd", str(ack_fd)]
+    if config.runtime == "python":
+        command += ["--heap", config.heap]
     if config.warmup_cycles:
         command += ["--warmup-cycles", str(config.warmup_cycles)]
     if config.reuse_loaded_store:
@@ -59,6 +66,15 @@ def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int
     if config.trim:
         command.append("--trim")
     return command
+
+
+def _interpreter(runtime: str) -> list[str]:
+    if runtime == "python":
+        return [sys.executable, "-m", "harness.worker"]
+    node = shutil.which("node")
+    if node is None:
+        raise HarnessError("--runtime node needs Node.js (node) on the PATH")
+    return [node, "--expose-gc", str(NODE_WORKER)]
 
 
 def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
@@ -172,7 +188,7 @@ def _sample(message: dict[str, Any], measured: psutil.Process, sampler: RssSampl
     rss = _rss(measured)
     since = sampler.points[exchange.boundary:]
     exchange.boundary = len(sampler.points)
-    return Sample(cycle=message["cycle"], elapsed_ms=message["elapsed_ms"], rss_bytes=rss,
+    return Sample(cycle=message["cycle"], elapsed_ms=float(message["elapsed_ms"]), rss_bytes=rss,
                   peak_rss_bytes=max([rss, *(p.rss_bytes for p in since)]),
                   heap_bytes=message["heap_bytes"], external_bytes=message["external_bytes"],
                   store_bytes=message["store_bytes"], untrimmed_rss_bytes=exchange.untrimmed_rss)

@@ -70,6 +70,8 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
 @store_shape_options
 @click.option("--reuse-loaded-store", is_flag=True,
               help="Pass each cycle's loaded store to update() as its base snapshot.")
+@click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
+              show_default=True, help="Worker that runs the store: Python or Node.js.")
 @measurement_options
 @click.option("--label", default="", help="Result folder suffix (default: store name).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),

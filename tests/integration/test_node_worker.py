@@ -1,0 +1,72 @@
+"""The Node.js stores, measured through the same protocol by a Node worker process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.config import RunConfig
+from harness.runner import run_worker
+from harness.stress import writer_command
+from harness.stress_worker import SHARED_KEY
+from tests.conftest import assert_one_line_error, run_cli
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+
+
+@pytest.mark.parametrize(("store", "reuse"), [("wholefile", False), ("snapshot", True)])
+def test_node_runs_are_measured_like_python_ones(tmp_path: Path, small_store: Path,
+                                                 store: str, reuse: bool) -> None:
+    folder = tmp_path / "node"
+    result = run_cli("run", "--runtime", "node", "--store", store, "--store-file",
+                     str(small_store), "--cycles", "8", "--sample-every", "4", "--repeat", "2",
+                     "--run-dir", str(folder), *(["--reuse-loaded-store"] if reuse else []))
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["heap_measure"] == "v8" and meta["config"]["runtime"] == "node"
+    assert meta["repeats"][0]["worker"]["runtime"].startswith("node v")
+    samples = pd.read_csv(folder / "samples.csv")
+    cycles = pd.read_csv(folder / "cycles.csv")
+    assert samples["cycle"].tolist() == [0, 4, 8, 0, 4, 8]
+    assert (samples["heap_mb"] > 0).all() and (samples["rss_mb"] > 10).all()
+    assert cycles["wrote"].all() and cycles["reused_base"].all() == reuse
+
+
+def test_node_snapshot_reuse_never_loses_a_concurrent_writers_updates(small_store: Path,
+                                                                       tmp_path: Path) -> None:
+    # GIVEN two Python writers bumping counters while the Node store updates with reuse
+    writers = [subprocess.Popen(writer_command("snapshot", small_store, f"stress:w{i}", 80,
+                                               True, False)) for i in range(2)]
+    config = RunConfig(store="snapshot", runtime="node", cycles=60, sample_every=20,
+                       reuse_loaded_store=True, store_file=small_store)
+    run = run_worker(config, small_store, tmp_path)
+    assert all(w.wait(timeout=120) == 0 for w in writers)
+    # THEN every counter is whole: no stale snapshot overwrote a Python write
+    final = json.loads(small_store.read_text())
+    assert final[SHARED_KEY]["count"] == 160
+    assert final["stress:w0"]["count"] == final["stress:w1"]["count"] == 80
+    assert run.status == "complete" and len(run.cycles) == 60
+
+
+def test_node_refuses_a_corrupt_store(tmp_path: Path) -> None:
+    bad = tmp_path / "sessions.json"
+    bad.write_bytes(b'{"session:1": {"sessionId": "a"')
+    result = run_cli("run", "--runtime", "node", "--store", "snapshot", "--store-file", str(bad),
+                     "--run-dir", str(tmp_path / "r"))
+    assert_one_line_error(result, 1, "invalid JSON")
+    assert bad.read_bytes() == b'{"session:1": {"sessionId": "a"'
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (("--store", "ballast"), "no node version"),
+    (("--store", "snapshot", "--heap", "tracemalloc"), "V8's heapUsed"),
+])
+def test_node_option_errors(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
+    assert_one_line_error(run_cli("run", "--runtime", "node", *args, "--profile", "pr",
+                                  "--target-kb", "20", "--results-dir", str(tmp_path)), 2,
+                          fragment)
