@@ -26,9 +26,9 @@ demo: setup ## Generate a 7600 KB store, run wholefile vs snapshot+reuse, compar
 	@set -e; dir=$(DEMO_DIR); mkdir -p $$dir; \
 	$(BIN)/harness generate --profile realistic --target-kb 7600 --seed 1 -o $$dir/sessions.json; \
 	$(BIN)/harness run --store wholefile --store-file $$dir/sessions.json $(DEMO_ARGS) \
-		--label before --run-dir $$dir/before; \
+		--label wholefile --run-dir $$dir/before; \
 	$(BIN)/harness run --store snapshot --reuse-loaded-store --store-file $$dir/sessions.json \
-		$(DEMO_ARGS) --label after --run-dir $$dir/after; \
+		$(DEMO_ARGS) --label snapshot-reuse --run-dir $$dir/after; \
 	$(BIN)/harness compare $$dir/before $$dir/after -o $$dir/compare; \
 	echo "demo report: $$dir/compare/report.md"
 
