@@ -22,7 +22,7 @@ def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
     with tempfile.TemporaryDirectory(prefix="harness-") as scratch:
         try:
             store_path, store_info = prepare_store(config, Path(scratch))
-        except HarnessError:
+        except (HarnessError, KeyboardInterrupt):
             folder.rmdir()  # nothing was measured: leave no empty result behind
             raise
         run = run_repeats(config, store_path, store_info, capture(dict(config.env)),
