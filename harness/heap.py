@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import os
 import re
 import sys
 import tempfile
 import tracemalloc
+from collections.abc import Callable
 
 _ALLOCATED = re.compile(rb"^# bytes in allocated blocks\s*=\s*([\d,]+)", re.M)
 _ARENAS = re.compile(rb"^\d+ arenas \* \d+ bytes/arena\s*=\s*([\d,]+)", re.M)
@@ -26,15 +27,18 @@ class _Mallinfo2(ctypes.Structure):
         "fordblks", "keepcost")]
 
 
-def _load_libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    libc = ctypes.CDLL(name)
-    if not hasattr(libc, "mallinfo2"):  # glibc < 2.33, or not glibc
-        return None
-    libc.mallinfo2.restype = _Mallinfo2
-    return libc
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library the interpreter already links, found without `find_library`, which runs
+    `ldconfig` in a child process: the worker must start nothing while it is measured."""
+    return ctypes.CDLL(None)
+
+
+def _mallinfo2() -> Callable[[], _Mallinfo2] | None:
+    function = getattr(libc(), "mallinfo2", None)  # glibc >= 2.33 only
+    if function is not None:
+        function.restype = _Mallinfo2
+    return function
 
 
 class AllocatorMeter:
@@ -43,15 +47,15 @@ class AllocatorMeter:
     name = "allocator"
 
     def __init__(self) -> None:
-        self.libc = _load_libc()
+        self.mallinfo2 = _mallinfo2()
         self._scratch = tempfile.TemporaryFile()  # noqa: SIM115 - kept for the worker's life
 
     def read(self) -> tuple[int, int]:
         """(heap_bytes, external_bytes) right now."""
         in_blocks, arena_bytes = self._pymalloc()
         malloc_used = malloc_free = 0
-        if self.libc is not None:
-            info = self.libc.mallinfo2()
+        if self.mallinfo2 is not None:
+            info = self.mallinfo2()
             malloc_used, malloc_free = info.uordblks + info.hblkhd, info.fordblks
         return self._heap(in_blocks, malloc_used), arena_bytes - in_blocks + malloc_free
 

@@ -7,8 +7,6 @@ own footprint stays small beside the store's; the runner measures RSS from outsi
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import gc
 import itertools
 import os
@@ -16,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.heap import METERS
+from harness.heap import METERS, libc
 from harness.protocol import PROTOCOL_VERSION, WorkerChannel
 from stores import StoreError, store_class
 from stores.base import SessionMap, UpdateOutcome
@@ -55,11 +53,9 @@ def touch(key: str, cycle: int):
 def trim_memory() -> None:
     """Collect garbage and hand free heap pages back to the OS (glibc `malloc_trim(0)`)."""
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if name is not None:
-        libc = ctypes.CDLL(name)
-        if hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
+    malloc_trim = getattr(libc(), "malloc_trim", None)  # glibc only
+    if malloc_trim is not None:
+        malloc_trim(0)
 
 
 class CycleRunner:
