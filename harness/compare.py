@@ -60,6 +60,10 @@ def _caveats(before: RunData, after: RunData, rows: list[MetricComparison]) -> l
         warnings.append(f"heap measured differently ({heap_measure(before)} vs "
                         f"{heap_measure(after)}): heap and times are left out, since tracing "
                         "slows a run several times")
+    trimmed = [bool(run.meta.get("config", {}).get("trim")) for run in (before, after)]
+    if trimmed[0] != trimmed[1]:
+        warnings.append("only one run trimmed memory (--trim) before each sample: its RSS "
+                        "is lower for that reason alone; compare untrimmed_rss_mb")
     if before.meta.get("store", {}).get("sha256") != after.meta.get("store", {}).get("sha256"):
         warnings.append("the two runs measured different store files (SHA-256 differs)")
     if before.last_cycle != after.last_cycle:

@@ -18,6 +18,7 @@ from harness.writers.table import format_cell, markdown_table
 
 MAX_CHARS = 60_000  # GitHub's comment limit is 65,536
 SEED_COLUMNS = ("rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
+TRIMMED_COLUMN = "untrimmed_rss_mb"  # shown beside rss_mb when a run used --trim
 HEADLINE_ROWS = 21  # a longer samples table is thinned on screen and kept whole in details
 LEFT_OUT = "(left out: too long for one comment; see the run folders)"
 CUT_NOTE = "\n\n(report cut to fit a GitHub comment; see the run folders)"
@@ -55,7 +56,7 @@ def run_report_md(run: RunData, max_chars: int = MAX_CHARS) -> str:
         (m["label"], _amount(m["median"], m["unit"]),
          _interval(m["ci95_of_mean"], m["unit"], signed=False),
          ", ".join(format_cell(v, 3) for v in m["values"])) for m in summary.values()]), ""]
-    samples = run.median_by_cycle()[["cycle", *SEED_COLUMNS]]
+    samples = run.median_by_cycle()[["cycle", *_columns(run)]]
     head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
     details = [("Environment", runs_table(("run", run)))]
     if len(samples) > HEADLINE_ROWS:
@@ -92,8 +93,17 @@ def side_by_side_frame(before: RunData, after: RunData) -> pd.DataFrame:
     """The seed-style columns of both runs, one row per cycle, medians across repeats."""
     merged = pd.merge(before.median_by_cycle(), after.median_by_cycle(), on="cycle",
                       how="outer", suffixes=(" before", " after")).sort_values("cycle")
-    columns = [f"{name} {role}" for name in SEED_COLUMNS for role in ("before", "after")]
+    names = dict.fromkeys([*_columns(before), *_columns(after)])
+    columns = [f"{name} {role}" for name in names for role in ("before", "after")
+               if f"{name} {role}" in merged.columns]
     return merged[["cycle", *columns]]
+
+
+def _columns(run: RunData) -> list[str]:
+    """The seed-style columns, with the untrimmed RSS after rss_mb for a --trim run."""
+    if TRIMMED_COLUMN in run.samples and run.samples[TRIMMED_COLUMN].notna().any():
+        return ["rss_mb", TRIMMED_COLUMN, *SEED_COLUMNS[1:]]
+    return list(SEED_COLUMNS)
 
 
 def frame_table(frame: pd.DataFrame) -> str:

@@ -199,3 +199,7 @@ def test_repeats_warmup_and_trim_are_recorded(tmp_path: Path) -> None:
     for name in ("rss_last_mb", "kernel_peak_rss_mb", "cycle_ms_median", "cycle_ms_p95",
                  "heap_last_mb"):
         assert len(summary["metrics"][name]["values"]) == 3
+    # AND the report shows RSS with and without trimming
+    report = tmp_path / "report.md"
+    assert run_cli("report", str(folder), "-o", str(report)).returncode == 0
+    assert "| cycle | rss_mb | untrimmed_rss_mb | heap_mb |" in report.read_text()

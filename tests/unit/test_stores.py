@@ -168,3 +168,11 @@ def test_lock_held_by_a_live_process_times_out_with_a_clear_error(small_store: P
             store_lock(small_store, timeout_s=0.3):
         pass
     assert json.loads(lock.read_text())["pid"] == os.getppid()  # not taken from a live holder
+
+
+def test_lock_file_is_private_while_held_and_gone_after(small_store: Path) -> None:
+    with store_lock(small_store):
+        lock = lock_path_for(small_store)
+        assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
