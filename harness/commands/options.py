@@ -29,8 +29,9 @@ def measurement_options(command: Callable) -> Callable:
         click.option("--cycles", type=int, default=50, show_default=True),
         click.option("--sample-every", type=int, default=10, show_default=True,
                      help="Take a sample row every N cycles (and after the last)."),
-        click.option("--repeat", type=int, default=1, show_default=True,
-                     help="Fresh worker processes to run, one after another (5 for gating)."),
+        click.option("--repeat", type=int, default=5, show_default=True,
+                     help="Fresh worker processes, one after another: 5 lets a gate tell a "
+                     "change from noise (Mann-Whitney needs 4 a side); 1 for a quick look."),
         click.option("--warmup-cycles", type=int, default=0, show_default=True,
                      help="Cycles run before cycle 0 and left out of every figure."),
         click.option("--trim", is_flag=True,

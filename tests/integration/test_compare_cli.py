@@ -13,7 +13,7 @@ from tests.conftest import assert_one_line_error, run_cli
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("runs")
-    common = ("--profile", "realistic", "--target-kb", "600", "--cycles", "10",
+    common = ("--profile", "realistic", "--target-kb", "600", "--cycles", "10", "--repeat", "1",
               "--sample-every", "5")
     for name, store in (("before", ("wholefile",)), ("after", ("snapshot",
                                                                "--reuse-loaded-store"))):

@@ -17,8 +17,8 @@ from harness.generator import GenerateSpec, generate
 from harness.runner import run_worker
 from tests.conftest import REPO
 
-LONG_RUN = ("run", "--store", "wholefile", "--profile", "realistic", "--target-kb", "1500",
-            "--cycles", "100000", "--sample-every", "1")
+LONG_RUN = ("run", "--repeat", "1", "--store", "wholefile", "--profile", "realistic",
+            "--target-kb", "1500", "--cycles", "100000", "--sample-every", "1")
 
 
 def start_cli(*args: str) -> subprocess.Popen[str]:

@@ -31,7 +31,7 @@ def test_run_on_an_existing_store_writes_a_complete_result(tmp_path: Path, small
     mtime = small_store.stat().st_mtime_ns
     folder = tmp_path / "out"
     result = run_cli("run", "--store", store, "--store-file", str(small_store), "--cycles", "12",
-                     "--sample-every", "5", "--run-dir", str(folder),
+                     "--repeat", "1", "--sample-every", "5", "--run-dir", str(folder),
                      *(["--reuse-loaded-store"] if reuse else []))
     assert result.returncode == 0, result.stderr
     # the user's file is only read
@@ -66,6 +66,7 @@ def test_known_growth_is_measured(tmp_path: Path) -> None:
     # GIVEN a store that keeps 4 MiB more per cycle WHEN run THEN RSS grows by about that much
     folder = tmp_path / "ballast"
     result = run_cli("run", "--store", "ballast", "--profile", "pr", "--target-kb", "200",
+                     "--repeat", "1",
                      "--cycles", "30", "--sample-every", "10", "--env", "HARNESS_BALLAST_MB=4",
                      "--run-dir", str(folder))
     assert result.returncode == 0, result.stderr
@@ -91,7 +92,8 @@ def test_kernel_peak_is_the_workers_own_not_the_big_parents(tmp_path: Path) -> N
 
 
 def test_generated_runs_are_reproducible_and_folders_never_reused(tmp_path: Path) -> None:
-    args = ("run", "--store", "snapshot", "--profile", "pr", "--target-kb", "100", "--cycles",
+    args = ("run", "--store", "snapshot", "--repeat", "1", "--profile", "pr", "--target-kb",
+            "100", "--cycles",
             "2", "--sample-every", "1", "--results-dir", str(tmp_path), "--label", "same")
     first, second = run_cli(*args), run_cli(*args)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
@@ -116,7 +118,8 @@ def test_a_corrupt_store_fails_the_run_cleanly_and_is_left_untouched(tmp_path: P
     bad = tmp_path / "sessions.json"
     bad.write_bytes(b'{"session:1": {"sessionId": "a", "updatedAt": 1},')
     folder = tmp_path / "run"
-    result = run_cli("run", "--store", "snapshot", "--store-file", str(bad), "--run-dir",
+    result = run_cli("run", "--store", "snapshot", "--repeat", "1", "--store-file", str(bad),
+                     "--run-dir",
                      str(folder))
     assert_one_line_error(result, 1, "invalid JSON", "sessions.json")
     assert bad.read_bytes() == b'{"session:1": {"sessionId": "a", "updatedAt": 1},'
@@ -127,7 +130,8 @@ def test_a_corrupt_store_fails_the_run_cleanly_and_is_left_untouched(tmp_path: P
 
 def test_a_hung_worker_is_stopped_at_the_timeout_and_its_samples_kept(tmp_path: Path) -> None:
     folder = tmp_path / "slow"
-    result = run_cli("run", "--store", "wholefile", "--profile", "realistic", "--target-kb",
+    result = run_cli("run", "--store", "wholefile", "--repeat", "1", "--profile", "realistic",
+                     "--target-kb",
                      "2000", "--cycles", "100000", "--sample-every", "1", "--timeout", "3",
                      "--run-dir", str(folder))
     assert_one_line_error(result, 1, "did not finish within --timeout 3")

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.conftest import assert_one_line_error, run_cli
 
 SWEEP = ("--sizes", "60,120", "--stores", "wholefile,snapshot", "--reuse", "both",
-         "--profile", "pr", "--cycles", "3", "--sample-every", "1")
+         "--profile", "pr", "--cycles", "3", "--sample-every", "1", "--repeat", "1")
 
 
 def test_sharded_sweep_merges_into_the_whole_matrix(tmp_path: Path) -> None:
