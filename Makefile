@@ -37,7 +37,8 @@ notebook: setup ## Execute notebooks/compare_runs.ipynb on the newest demo
 	if [ -z "$$dir" ]; then echo "no demo yet: run make demo first"; exit 2; fi; \
 	$(BIN)/python -m harness.notebook $$dir/before $$dir/after $$dir/compare_runs.ipynb
 
-test: setup ## Run the test suite (slow stress tests excluded)
+test: setup ## Lint, then run the test suite (slow stress tests excluded)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 stress: setup ## Run the slow soak and stress tests only
@@ -56,7 +57,7 @@ bench: setup ## Benchmarks: generator time and peak RSS (7600 KB, 1 GiB), pyperf
 	$(BIN)/python -m pyperf compare_to $$dir/wholefile.json $$dir/snapshot.json --table; \
 	echo "bench results: $$dir"
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint only
 	$(BIN)/ruff check .
 
 clean: ## Remove the venv and caches (results/ is kept)
