@@ -32,8 +32,10 @@ def capture(extra_env: dict[str, str] | None = None) -> dict[str, Any]:
         "memory_total_bytes": psutil.virtual_memory().total,
         "cgroup_memory_limit": _cgroup_memory_limit(),
         "transparent_hugepages": _read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"),
-        "env": {name: value for name, value in sorted(env.items())
-                if name in ENV_NAMES or name.startswith(ENV_PREFIXES)},
+        # the allocator settings are recorded even when unset: null says "default" outright
+        "env": {**dict.fromkeys(ENV_NAMES), **{
+            name: value for name, value in sorted(env.items())
+            if name in ENV_NAMES or name.startswith(ENV_PREFIXES)}},
         "harness_version": harness.__version__,
         "git_commit": _git_commit(Path(harness.__file__).resolve().parent.parent),
     }

@@ -56,6 +56,7 @@ def test_run_on_an_existing_store_writes_a_complete_result(tmp_path: Path, small
                   "transparent_hugepages", "git_commit", "env"):
         assert field in env
     assert meta["config"]["store"] == store and meta["argv"]
+    assert {"PYTHONMALLOC", "MALLOC_ARENA_MAX"} <= set(env["env"])
     assert meta["heap_measure"] == "allocator"
     assert meta["repeats"][0]["worker"]["exit_code"] == 0
     # the printed table is the CONTEXT.md shape
