@@ -29,6 +29,8 @@ class RssSampler(threading.Thread):
                 rss = self.process.memory_info().rss
             except psutil.Error:  # the worker has exited
                 return
+            if rss == 0:  # an exited, not yet reaped worker (a zombie) has no memory left
+                return
             self.points.append(TimelinePoint((time.monotonic() - self.started_at) * 1000, rss,
                                              self.cycle))
             self._stop_event.wait(self.interval_s)
