@@ -47,7 +47,7 @@ def test_run_on_an_existing_store_writes_a_complete_result(tmp_path: Path, small
     assert cycles["reused_base"].all() == reuse
     assert len(timeline) > 3 and set(timeline.columns) == {"repeat", "time_ms", "rss_mb",
                                                            "cycle"}
-    assert (timeline["rss_mb"] > 5).all()  # no reading of the exiting worker's empty husk
+    assert (timeline["rss_mb"] > 0).all()  # no reading of an exited, unreaped worker
     assert meta["status"] == "complete" and meta["complete"] is True
     assert meta["store"]["size_bytes"] == len(original)
     # the kernel's RSS counters are per-CPU and may lag a few pages between readings
