@@ -19,16 +19,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from stores.base import Mutator, SessionMap, UpdateOutcome
-from stores.jsonfile import (
-    parse_store,
-    read_bytes,
-    read_with_stat,
-    serialize,
-    stat_or_none,
-    write_atomic,
-)
+from stores.jsonfile import parse_store, read_bytes, read_with_stat, stat_or_none
 from stores.lock import store_lock
-from stores.wholefile import DEFAULT_TTL_MS, TTL_ENV, CachedObject, env_int
+from stores.wholefile import WholeFileStore, env_int
 
 MAX_BYTES_ENV = "OPENCLAW_SESSION_OBJECT_CACHE_MAX_BYTES"
 DEFAULT_MAX_BYTES = 1_000_000
@@ -55,23 +48,19 @@ class Snapshot(dict):
                 and self.source_sha256 == hashlib.sha256(on_disk).digest())
 
 
-class SnapshotStore:
+class SnapshotStore(WholeFileStore):
     """The gateway's store with the memory fix applied."""
 
     name: ClassVar[str] = "snapshot"
 
     def __init__(self, path: Path, env: Mapping[str, str] | None = None) -> None:
-        env = os.environ if env is None else env
-        self.path = Path(path)
-        self.ttl_s = env_int(env, TTL_ENV, DEFAULT_TTL_MS) / 1000
-        self.max_cache_bytes = env_int(env, MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
-        self._cached: CachedObject | None = None
-        self._serialized: bytes | None = None  # only ever held for stores under the limit
+        super().__init__(path, env)
+        self.max_cache_bytes = env_int(os.environ if env is None else env, MAX_BYTES_ENV,
+                                       DEFAULT_MAX_BYTES)
 
     def load(self) -> Snapshot:
-        stat = stat_or_none(self.path)
         cached = self._cached
-        if cached and cached.serves(stat, self.ttl_s, time.monotonic()):
+        if cached and cached.serves(stat_or_none(self.path), self.ttl_s, time.monotonic()):
             return Snapshot(copy.deepcopy(cached.store), self.path, self._serialized)
         raw, stat = read_with_stat(self.path)
         store = parse_store(raw, self.path)
@@ -84,31 +73,17 @@ class SnapshotStore:
             reused = isinstance(base_store, Snapshot) and base_store.was_parsed_from(self.path, raw)
             store = base_store if reused else parse_store(raw, self.path)
             mutator(store)
-            data = serialize(store).encode("utf-8")
-            wrote = data != raw
-            if wrote:
-                write_atomic(self.path, data)
-                self._remember(store, data, self.path.stat())
-            if reused:
-                base_store.remember_source(data)  # the snapshot now matches the file again
-            return UpdateOutcome(wrote=wrote, reused_base=reused)
-
-    def save(self, store: SessionMap) -> None:
-        with store_lock(self.path):
-            data = serialize(store).encode("utf-8")
-            if self.path.exists() and read_bytes(self.path) == data:
-                return
-            write_atomic(self.path, data)
-            self._remember(store, data, self.path.stat())
+            written = self._persist(store, raw)
+            if reused and written is not None:
+                base_store.remember_source(written)  # the snapshot matches the file again
+            return UpdateOutcome(wrote=written is not None, reused_base=reused)
 
     def _remember(self, store: SessionMap, raw: bytes, stat: os.stat_result) -> None:
-        if not self._cacheable(stat.st_size):
+        if self._cacheable(stat.st_size):
+            super()._remember(dict(store), raw, stat)  # a plain dict: no snapshot fields
+        else:  # nothing of an oversized store is kept: its snapshot carries its own digest
             self._cached = None
             self._serialized = None
-            return
-        self._serialized = raw
-        self._cached = CachedObject(copy.deepcopy(dict(store)), stat.st_mtime_ns, stat.st_size,
-                                    time.monotonic())
 
     def _cacheable(self, size_bytes: int) -> bool:
         if self.max_cache_bytes == 0 or self.ttl_s <= 0:

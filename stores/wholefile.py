@@ -63,7 +63,9 @@ class WholeFileStore:
         self.path = Path(path)
         self.ttl_s = env_int(env, TTL_ENV, DEFAULT_TTL_MS) / 1000
         self._cached: CachedObject | None = None
-        self._serialized_text: str | None = None
+        # The raw-text cache, unbounded before the fix. Held as the bytes read (the same size
+        # as the ASCII text) so a load decodes once, inside the parser, as JSON.parse does.
+        self._serialized: bytes | None = None
 
     def load(self) -> SessionMap:
         if self._cached and self._cached.serves(stat_or_none(self.path), self.ttl_s,
@@ -71,7 +73,7 @@ class WholeFileStore:
             return copy.deepcopy(self._cached.store)
         raw, stat = read_with_stat(self.path)
         store = parse_store(raw, self.path)
-        self._remember(store, raw.decode("utf-8"), stat)
+        self._remember(store, raw, stat)
         return copy.deepcopy(store)
 
     def update(self, mutator: Mutator, base_store: SessionMap | None = None) -> UpdateOutcome:
@@ -80,24 +82,23 @@ class WholeFileStore:
             raw = read_bytes(self.path)
             store = parse_store(raw, self.path)
             mutator(store)
-            return UpdateOutcome(wrote=self._persist(store, raw), reused_base=False)
+            return UpdateOutcome(wrote=self._persist(store, raw) is not None, reused_base=False)
 
     def save(self, store: SessionMap) -> None:
         with store_lock(self.path):
-            on_disk = read_bytes(self.path) if self.path.exists() else None
-            self._persist(store, on_disk)
+            self._persist(store, read_bytes(self.path) if self.path.exists() else None)
 
-    def _persist(self, store: SessionMap, on_disk: bytes | None) -> bool:
-        text = serialize(store)
-        data = text.encode("utf-8")
+    def _persist(self, store: SessionMap, on_disk: bytes | None) -> bytes | None:
+        """Write the store unless the file already holds exactly it; the bytes written."""
+        data = serialize(store).encode("utf-8")
         if data == on_disk:
-            return False
+            return None
         write_atomic(self.path, data)
-        self._remember(store, text, self.path.stat())
-        return True
+        self._remember(store, data, self.path.stat())
+        return data
 
-    def _remember(self, store: SessionMap, text: str, stat: os.stat_result) -> None:
-        self._serialized_text = text  # unbounded before the fix, whatever the TTL
+    def _remember(self, store: SessionMap, raw: bytes, stat: os.stat_result) -> None:
+        self._serialized = raw  # whatever the TTL
         if self.ttl_s <= 0:
             return
         self._cached = CachedObject(copy.deepcopy(store), stat.st_mtime_ns, stat.st_size,
