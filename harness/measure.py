@@ -22,11 +22,11 @@ def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
     with tempfile.TemporaryDirectory(prefix="harness-") as scratch:
         try:
             store_path, store_info = prepare_store(config, Path(scratch))
+            run = run_repeats(config, store_path, store_info, capture(dict(config.env)),
+                              Path(scratch), argv, on_cycle)
         except (HarnessError, KeyboardInterrupt):
-            folder.rmdir()  # nothing was measured: leave no empty result behind
+            folder.rmdir()  # no worker ran (bad store, no node...): leave no empty result
             raise
-        run = run_repeats(config, store_path, store_info, capture(dict(config.env)),
-                          Path(scratch), argv, on_cycle)
     write_run(run, folder)
     if any(repeat.samples for repeat in run.repeats):
         write_summary(folder)

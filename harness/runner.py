@@ -1,7 +1,8 @@
 """Start the measured worker, follow its messages, sample it from outside, build the `Run`.
 
-The only module that starts processes. A worker that fails, hangs or is interrupted is data:
-the `Run` comes back with what was gathered, a status and the error, never an exception.
+The one place measured workers are started (`memcheck.py` runs arbitrary commands, `stress.py`
+writer processes, `commands/bench.py` pyperf). A worker that fails, hangs or is interrupted is
+data: the `Run` comes back with what was gathered, a status and the error, never an exception.
 """
 
 from __future__ import annotations
@@ -111,15 +112,22 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
     msg_r, msg_w = os.pipe()
     ack_r, ack_w = os.pipe()
     stderr_path = scratch / "worker-stderr.txt"
-    with stderr_path.open("wb") as stderr, (scratch / "worker-stdout.txt").open("wb") as stdout:
-        argv = (command(msg_w, ack_r) if command
-                else worker_command(config, store_path, msg_w, ack_r))
-        process = subprocess.Popen(
-            argv, pass_fds=(msg_w, ack_r),
-            stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-            env={**os.environ, **dict(config.env)}, start_new_session=True)
-    os.close(msg_w)
-    os.close(ack_r)
+    try:
+        with stderr_path.open("wb") as stderr, \
+                (scratch / "worker-stdout.txt").open("wb") as stdout:
+            argv = (command(msg_w, ack_r) if command
+                    else worker_command(config, store_path, msg_w, ack_r))
+            process = subprocess.Popen(
+                argv, pass_fds=(msg_w, ack_r),
+                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                env={**os.environ, **dict(config.env)}, start_new_session=True)
+    except BaseException:
+        for fd in (msg_r, ack_w):
+            os.close(fd)
+        raise
+    finally:
+        os.close(msg_w)  # the worker holds its own copies now
+        os.close(ack_r)
     started = time.monotonic()
     sampler = RssSampler(process.pid, config.interval_ms, started)
     sampler.start()

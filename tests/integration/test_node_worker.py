@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,9 +18,10 @@ from harness.stress import writer_command
 from harness.stress_worker import SHARED_KEY
 from tests.conftest import assert_one_line_error, run_cli
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+NEEDS_NODE = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 
 
+@NEEDS_NODE
 @pytest.mark.parametrize(("store", "reuse"), [("wholefile", False), ("snapshot", True)])
 def test_node_runs_are_measured_like_python_ones(tmp_path: Path, small_store: Path,
                                                  store: str, reuse: bool) -> None:
@@ -37,6 +40,7 @@ def test_node_runs_are_measured_like_python_ones(tmp_path: Path, small_store: Pa
     assert cycles["wrote"].all() and cycles["reused_base"].all() == reuse
 
 
+@NEEDS_NODE
 def test_node_snapshot_reuse_never_loses_a_concurrent_writers_updates(small_store: Path,
                                                                        tmp_path: Path) -> None:
     # GIVEN two Python writers bumping counters while the Node store updates with reuse
@@ -53,6 +57,7 @@ def test_node_snapshot_reuse_never_loses_a_concurrent_writers_updates(small_stor
     assert run.status == "complete" and len(run.cycles) == 60
 
 
+@NEEDS_NODE
 def test_node_refuses_a_corrupt_store(tmp_path: Path) -> None:
     bad = tmp_path / "sessions.json"
     bad.write_bytes(b'{"session:1": {"sessionId": "a"')
@@ -62,6 +67,7 @@ def test_node_refuses_a_corrupt_store(tmp_path: Path) -> None:
     assert bad.read_bytes() == b'{"session:1": {"sessionId": "a"'
 
 
+@NEEDS_NODE
 @pytest.mark.parametrize(("args", "fragment"), [
     (("--store", "ballast"), "no node version"),
     (("--store", "snapshot", "--heap", "tracemalloc"), "V8's heapUsed"),
@@ -70,3 +76,13 @@ def test_node_option_errors(tmp_path: Path, args: tuple[str, ...], fragment: str
     assert_one_line_error(run_cli("run", "--runtime", "node", *args, "--profile", "pr",
                                   "--target-kb", "20", "--results-dir", str(tmp_path)), 2,
                           fragment)
+
+
+def test_without_node_the_run_is_refused_and_leaves_no_folder(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "--runtime", "node", "--store", "snapshot",
+         "--profile", "pr", "--target-kb", "20", "--repeat", "1", "--run-dir",
+         str(tmp_path / "r")], capture_output=True, text=True,
+        env={**os.environ, "PATH": str(tmp_path)})
+    assert result.returncode == 2 and "needs Node.js" in result.stderr
+    assert not (tmp_path / "r").exists()
