@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from harness.results import RunData
 from harness.stats import Difference, difference
-from harness.summary import METRICS, TIME_METRICS, Metric, values_of
+from harness.summary import METRICS, TIME_METRICS, Metric, repeat_metrics, values_of
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ def comparable_metrics(before: RunData, after: RunData) -> tuple[Metric, ...]:
 
 def compare_runs(before: RunData, after: RunData) -> Comparison:
     rows = []
+    old_table, new_table = repeat_metrics(before), repeat_metrics(after)
     for metric in comparable_metrics(before, after):
-        old, new = values_of(before, metric.name), values_of(after, metric.name)
+        old, new = values_of(old_table, metric.name), values_of(new_table, metric.name)
         if old and new:
             rows.append(MetricComparison(metric, difference(old, new)))
     return Comparison(before, after, tuple(rows), tuple(_caveats(before, after, rows)))

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
-from harness.compare import comparable_metrics
+from harness.compare import MetricComparison, compare_runs
 from harness.errors import HarnessError
 from harness.results import RunData
-from harness.stats import difference
-from harness.summary import BY_NAME, values_of
+from harness.summary import BY_NAME, repeat_metrics, values_of
 
 Outcome = Literal["pass", "fail", "inconclusive"]
 EXIT_CODES: dict[Outcome, int] = {"pass": 0, "fail": 1, "inconclusive": 3}
@@ -75,21 +75,22 @@ def evaluate(candidate: RunData, limits: GateLimits, baseline: RunData | None = 
     if not candidate.complete:
         raise HarnessError(f"{candidate.folder}: candidate run is incomplete; rerun it")
     checks: list[Check] = []
-    if limits.max_peak_rss_mb is not None:
-        checks.append(_ceiling(candidate, "kernel_peak_rss_mb", limits.max_peak_rss_mb))
-    if limits.max_growth_mb_per_cycle is not None:
-        checks.append(_ceiling(candidate, "growth_mb_per_cycle", limits.max_growth_mb_per_cycle))
+    table = repeat_metrics(candidate)
+    for metric, limit in (("kernel_peak_rss_mb", limits.max_peak_rss_mb),
+                          ("growth_mb_per_cycle", limits.max_growth_mb_per_cycle)):
+        if limit is not None:
+            checks.append(_ceiling(candidate, table, metric, limit))
     if limits.max_regression is not None:
         if baseline is None:
             raise HarnessError("--max-regression needs --baseline")
         if not baseline.complete:
             raise HarnessError(f"{baseline.folder}: baseline run is incomplete; rerun it")
-        allowed = {m.name for m in comparable_metrics(baseline, candidate)}
-        skipped = [m for m in limits.metrics if m not in allowed]
-        if skipped:
-            raise HarnessError(f"cannot compare {', '.join(skipped)}: the runs measured heap "
-                               "differently (tracing changes timings)")
-        checks += [_regression(baseline, candidate, m, limits.max_regression)
+        comparison = compare_runs(baseline, candidate)
+        missing = [m for m in limits.metrics if comparison.get(m) is None]
+        if missing:
+            raise HarnessError(f"cannot compare {', '.join(missing)}: no figures in one run, or "
+                               "the runs measured heap differently (tracing changes timings)")
+        checks += [_regression(comparison.get(m), limits.max_regression)
                    for m in limits.metrics]
     if not checks:
         raise HarnessError("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or "
@@ -97,9 +98,9 @@ def evaluate(candidate: RunData, limits: GateLimits, baseline: RunData | None = 
     return GateResult(tuple(checks))
 
 
-def _ceiling(run: RunData, metric: str, limit: float) -> Check:
+def _ceiling(run: RunData, table: pd.DataFrame, metric: str, limit: float) -> Check:
     info = BY_NAME[metric]
-    values = values_of(run, metric)
+    values = values_of(table, metric)
     if not values:
         raise HarnessError(f"{run.folder}: no {info.label} figures in the run")
     value = float(np.median(values))
@@ -107,15 +108,10 @@ def _ceiling(run: RunData, metric: str, limit: float) -> Check:
                  "pass" if value <= limit else "fail")
 
 
-def _regression(baseline: RunData, candidate: RunData, metric: str, threshold: float) -> Check:
-    info = BY_NAME[metric]
-    old, new = values_of(baseline, metric), values_of(candidate, metric)
-    if not old or not new:
-        raise HarnessError(f"no {info.label} figures to compare")
-    diff = difference(old, new)
+def _regression(row: MetricComparison, threshold: float) -> Check:
+    info, diff = row.metric, row.difference
     relative = diff.relative if diff.relative is not None else 0.0
-    over = relative > threshold
-    if not over:
+    if relative <= threshold:
         outcome: Outcome = "pass"
     elif diff.significant and diff.change > 0:
         outcome = "fail"

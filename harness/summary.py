@@ -53,9 +53,9 @@ def repeat_metrics(run: RunData) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("repeat")
 
 
-def values_of(run: RunData, metric: str) -> list[float]:
-    """A metric's per-repeat values, repeats without the figure left out."""
-    return [float(v) for v in repeat_metrics(run)[metric].dropna()]
+def values_of(table: pd.DataFrame, metric: str) -> list[float]:
+    """A metric's per-repeat values from `repeat_metrics`, repeats without the figure left out."""
+    return [float(v) for v in table[metric].dropna()]
 
 
 def summarize(run: RunData) -> dict[str, Any]:
