@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -100,8 +101,9 @@ def test_generated_runs_are_reproducible_and_folders_never_reused(tmp_path: Path
     first, second = run_cli(*args), run_cli(*args)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
     folders = sorted(tmp_path.iterdir())
-    assert len(folders) == 2 and all(f.name.endswith(("-same", "-same-2")) or "-same" in f.name
-                                     for f in folders)
+    # two folders, each named <timestamp>-<label>, a counter added if the second collided
+    assert len(folders) == 2
+    assert all(re.fullmatch(r"\d{8}-\d{6}-same(-2)?", f.name) for f in folders)
     hashes = {json.loads((f / "meta.json").read_text())["store"]["sha256"] for f in folders}
     assert len(hashes) == 1
 
