@@ -98,7 +98,6 @@ class RealisticProfile:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.skill_blocks = [self._skill_block(name) for name in SKILLS]
-        self.started = False
         self.min_filler_bytes = self._sized_cost_floor()
 
     # -- groups of keys, in the order the gateway would have added them
