@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from harness.commands.run import build_config
+from harness.config import RunConfig
 from harness.errors import HarnessError
+from harness.generator import GenerateSpec
 
 
 @click.command()
@@ -34,6 +35,7 @@ def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: in
     from harness.gate_config import gate_limits, parse_fraction
     from harness.measure import measure
     from harness.results import load_run
+    from harness.summary import repeat_metrics, values_of
     from harness.writers.folder import create_folder, write_text
 
     if not 1 <= trials <= 1000:
@@ -42,13 +44,12 @@ def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: in
     share = parse_fraction(regression)
     folder = create_folder(output)
 
-    def run(name: str, store: str, env: tuple[str, ...] = ()) -> Path:
-        config = build_config(store=store, store_file=None, profile=profile, target_kb=target_kb,
-                              entries=None, seed=1, label=name, cycles=cycles,
-                              sample_every=max(1, cycles // 5), repeat=repeat,
-                              reuse_loaded_store=True, warmup_cycles=0, trim=False,
-                              touch_keys=400, heap="allocator", interval_ms=10.0,
-                              timeout_s=600.0, env=env)
+    spec = GenerateSpec(profile, seed=1, target_kb=target_kb)
+
+    def run(name: str, store: str, env: tuple[tuple[str, str], ...] = ()) -> Path:
+        config = RunConfig(store=store, cycles=cycles, sample_every=max(1, cycles // 5),
+                           repeat=repeat, reuse_loaded_store=True, label=name, env=env,
+                           generate=spec)
         target = create_folder(folder / name)
         if measure(config, target, tuple(sys.argv)).status != "complete":
             raise HarnessError(f"calibration run {name} failed; see {target}/meta.json", 1)
@@ -58,11 +59,12 @@ def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: in
     false_fails, detections, inconclusive = 0, 0, {"a/a": 0, "regression": 0}
     for trial in range(1, trials + 1):
         base = load_run(run(f"trial-{trial:03d}-a", "snapshot"))
-        if pad_kb is None:
-            pad_kb = pad_kb_for(statistics.median(base.samples.groupby("repeat")["rss_mb"]
-                                                  .last()), share)
+        if pad_kb is None:  # sized once, from the first baseline's median RSS at the end
+            pad_kb = pad_kb_for(statistics.median(values_of(repeat_metrics(base),
+                                                            "rss_last_mb")), share)
         same = load_run(run(f"trial-{trial:03d}-a2", "snapshot"))
-        padded = load_run(run(f"trial-{trial:03d}-r", "padded", (f"HARNESS_PAD_KB={pad_kb}",)))
+        padded = load_run(run(f"trial-{trial:03d}-r", "padded", (("HARNESS_PAD_KB",
+                                                                   str(pad_kb)),)))
         a_a, regressed = evaluate(same, limits, base), evaluate(padded, limits, base)
         false_fails += a_a.outcome == "fail"
         detections += regressed.outcome == "fail"
