@@ -27,7 +27,7 @@ function readFile(file) {
     try {
       const stat = fs.fstatSync(fd);
       if (stat.isDirectory()) throw new StoreError(`${file}: is a directory, not a store file`);
-      return { raw: fs.readFileSync(fd), stat };
+      return { text: decode(fs.readFileSync(fd), file), stat };
     } finally {
       fs.closeSync(fd);
     }
@@ -40,15 +40,25 @@ function readFile(file) {
   }
 }
 
-function parse(raw, file) {
-  if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
+// The gateway reads the file as one string (readFileSync(path, "utf8")), parses that string
+// and caches that same string: decoded once here, then parsed, compared and cached as text.
+function decode(bytes, file) {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     throw new StoreError(`${file}: starts with a UTF-8 byte order mark, which JSON forbids`);
   }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new StoreError(`${file}: not valid UTF-8`);
+  }
+}
+
+function parse(text, file) {
   let store;
   try {
-    store = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+    store = JSON.parse(text);
   } catch (error) {
-    throw new StoreError(`${file}: ${error instanceof TypeError ? "not valid UTF-8" : `invalid JSON (${error.message})`}`);
+    throw new StoreError(`${file}: invalid JSON (${error.message})`);
   }
   if (store === null || typeof store !== "object" || Array.isArray(store)) {
     throw new StoreError(`${file}: root is not a JSON object`);
@@ -68,14 +78,14 @@ function parse(raw, file) {
 }
 
 const serialize = (store) => JSON.stringify(store, null, 2);
-const sha256 = (bytes) => crypto.createHash("sha256").update(bytes).digest("hex");
+const sha256 = (text) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
 
-function writeAtomic(file, data) {
+function writeAtomic(file, text) {
   const tmp = `${file}.${crypto.randomUUID()}.tmp`;
   try {
     const fd = fs.openSync(tmp, "wx", 0o600);
     try {
-      fs.writeSync(fd, data);
+      fs.writeSync(fd, text, null, "utf8");
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -168,30 +178,31 @@ export class WholeFileStore {
     }
   }
 
-  load() {
-    let stat = null;
+  cachedStat() {
     try {
-      stat = fs.statSync(this.file);
+      return fs.statSync(this.file);
     } catch {
-      // reported by the read below
+      return null; // reported by the read that follows
     }
-    if (this.cacheServes(stat)) return structuredClone(this.cached.store);
-    const { raw, stat: readStat } = readFile(this.file);
-    const store = parse(raw, this.file);
-    this.remember(store, raw.toString("utf8"), readStat);
+  }
+
+  load() {
+    if (this.cacheServes(this.cachedStat())) return structuredClone(this.cached.store);
+    const { text, stat } = readFile(this.file);
+    const store = parse(text, this.file);
+    this.remember(store, text, stat);
     return structuredClone(store);
   }
 
   update(mutator) {
     return withLock(this.file, () => {
-      const { raw } = readFile(this.file);
-      const store = parse(raw, this.file);
+      const { text } = readFile(this.file);
+      const store = parse(text, this.file);
       mutator(store);
-      const text = serialize(store);
-      const data = Buffer.from(text, "utf8");
-      if (data.equals(raw)) return { wrote: false, reusedBase: false };
-      writeAtomic(this.file, data);
-      this.remember(store, text, fs.statSync(this.file));
+      const next = serialize(store);
+      if (next === text) return { wrote: false, reusedBase: false };
+      writeAtomic(this.file, next);
+      this.remember(store, next, fs.statSync(this.file));
       return { wrote: true, reusedBase: false };
     });
   }
@@ -227,34 +238,36 @@ export class SnapshotStore extends WholeFileStore {
   }
 
   load() {
-    const { raw, stat } = readFile(this.file);
     let store;
-    if (this.cacheServes(stat)) {
+    let text;
+    if (this.cacheServes(this.cachedStat())) {
       store = structuredClone(this.cached.store);
+      text = this.serializedText; // a cache hit reads nothing from disk
     } else {
-      store = parse(raw, this.file);
-      this.remember(store, raw.toString("utf8"), stat);
+      let stat;
+      ({ text, stat } = readFile(this.file));
+      store = parse(text, this.file);
+      this.remember(store, text, stat);
     }
-    snapshotSources.set(store, { file: this.file, size: raw.length, sha256: sha256(raw) });
+    snapshotSources.set(store, { file: this.file, length: text.length, sha256: sha256(text) });
     return store;
   }
 
   update(mutator, baseStore) {
     return withLock(this.file, () => {
-      const { raw } = readFile(this.file);
+      const { text } = readFile(this.file);
       const source = baseStore ? snapshotSources.get(baseStore) : undefined;
-      const reused = Boolean(source && source.file === this.file && source.size === raw.length &&
-        source.sha256 === sha256(raw));
-      const store = reused ? baseStore : parse(raw, this.file);
+      const reused = Boolean(source && source.file === this.file &&
+        source.length === text.length && source.sha256 === sha256(text));
+      const store = reused ? baseStore : parse(text, this.file);
       mutator(store);
-      const text = serialize(store);
-      const data = Buffer.from(text, "utf8");
-      const wrote = !data.equals(raw);
+      const next = serialize(store);
+      const wrote = next !== text;
       if (wrote) {
-        writeAtomic(this.file, data);
-        this.remember(store, text, fs.statSync(this.file));
+        writeAtomic(this.file, next);
+        this.remember(store, next, fs.statSync(this.file));
       }
-      if (reused) snapshotSources.set(baseStore, { file: this.file, size: data.length, sha256: sha256(data) });
+      if (reused) snapshotSources.set(baseStore, { file: this.file, length: next.length, sha256: sha256(next) });
       return { wrote, reusedBase: reused };
     });
   }
