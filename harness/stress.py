@@ -31,13 +31,16 @@ class ConcurrencyResult:
     writers: int
     updates_each: int
     reuse_loaded_store: bool
-    attempted: int
     shared_count: int
     own_counts: dict[str, int]
     writer_failures: list[str]
     reads: int
     invalid_reads: int
     leftovers: list[str]
+
+    @property
+    def attempted(self) -> int:
+        return self.writers * self.updates_each
 
     @property
     def lost(self) -> int:
@@ -91,7 +94,7 @@ def concurrency(store: str, path: Path, writers: int, updates: int,
     final = parse(read_bytes(path), path)
     return ConcurrencyResult(
         writers=writers, updates_each=updates, reuse_loaded_store=reuse,
-        attempted=writers * updates, shared_count=final.get(SHARED_KEY, {}).get("count", 0),
+        shared_count=final.get(SHARED_KEY, {}).get("count", 0),
         own_counts={f"stress:writer-{i}": final.get(f"stress:writer-{i}", {}).get("count", 0)
                     for i in range(writers)},
         writer_failures=failures, reads=reads.count, invalid_reads=reads.invalid,

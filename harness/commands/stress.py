@@ -38,10 +38,11 @@ def stress(store: str, store_file: Path | None, profile: str, target_kb: int | N
     from harness.stress import concurrency, crashes
     from harness.writers.folder import create_folder, write_text
 
-    for name, value, high in (("--writers", writers, 64), ("--updates", updates, 100_000),
-                              ("--crash-trials", crash_trials, 100_000)):
-        if not (0 if name == "--crash-trials" else 1) <= value <= high:
-            raise HarnessError(f"{name} must be between 1 and {high}, got {value}")
+    for name, value, low, high in (("--writers", writers, 1, 64),
+                                   ("--updates", updates, 1, 100_000),
+                                   ("--crash-trials", crash_trials, 0, 100_000)):
+        if not low <= value <= high:
+            raise HarnessError(f"{name} must be between {low} and {high}, got {value}")
     folder = create_folder(output) if output else None
     with tempfile.TemporaryDirectory(prefix="harness-stress-") as scratch:
         path = Path(scratch) / "sessions.json"
@@ -70,7 +71,8 @@ def stress(store: str, store_file: Path | None, profile: str, target_kb: int | N
     if folder is not None:
         write_text(folder / "stress.json", json.dumps({
             "store": store, "argv": sys.argv,
-            "concurrency": {**asdict(result), "lost": result.lost},
+            "concurrency": {**asdict(result), "attempted": result.attempted,
+                            "lost": result.lost},
             "crashes": asdict(crash) if crash else None}, indent=2) + "\n")
     if not result.ok or (crash is not None and not crash.ok):
         raise HarnessError("stress found lost updates, corrupt files or leftovers",
