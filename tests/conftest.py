@@ -30,19 +30,19 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], exit_code: i
         assert fragment in result.stderr, result.stderr
 
 
+def store_in(folder: Path, spec: GenerateSpec) -> Path:
+    """A generated `sessions.json` in a folder of its own (stores put lock files beside it)."""
+    folder.mkdir()
+    return generate(spec, folder / "sessions.json").path
+
+
 @pytest.fixture
 def small_store(tmp_path: Path) -> Path:
     """A 200 KB realistic store."""
-    path = tmp_path / "store" / "sessions.json"
-    path.parent.mkdir()
-    generate(GenerateSpec("realistic", seed=7, target_kb=200), path)
-    return path
+    return store_in(tmp_path / "store", GenerateSpec("realistic", seed=7, target_kb=200))
 
 
 @pytest.fixture
 def pr_store(tmp_path: Path) -> Path:
     """A 100 KB store in the fix's own shape (about 45 entries of 2.2 KB)."""
-    path = tmp_path / "pr" / "sessions.json"
-    path.parent.mkdir()
-    generate(GenerateSpec("pr", seed=3, target_kb=100), path)
-    return path
+    return store_in(tmp_path / "pr", GenerateSpec("pr", seed=3, target_kb=100))
