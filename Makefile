@@ -35,7 +35,7 @@ demo: setup ## Generate a 7600 KB store, run wholefile vs snapshot+reuse, compar
 notebook: setup ## Execute notebooks/compare_runs.ipynb on the newest demo
 	@set -e; dir=$$(ls -d results/demo-* 2>/dev/null | tail -1); \
 	if [ -z "$$dir" ]; then echo "no demo yet: run make demo first"; exit 2; fi; \
-	$(BIN)/python -m harness.notebook $$dir/before $$dir/after $$dir/compare_runs.ipynb
+	$(BIN)/python -m session_store_harness.writers.notebook $$dir/before $$dir/after $$dir/compare_runs.ipynb
 
 test: setup ## Lint, then run the test suite (slow stress tests excluded)
 	$(BIN)/ruff check .

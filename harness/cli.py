@@ -6,22 +6,24 @@ import sys
 
 import click
 
-from harness.commands.bench import bench
-from harness.commands.calibrate import calibrate
-from harness.commands.check_memory import check_memory
-from harness.commands.compare import compare
-from harness.commands.gate import gate
-from harness.commands.generate import generate
-from harness.commands.report import report
-from harness.commands.run import run
-from harness.commands.stress import stress
-from harness.commands.sweep import merge, sweep
-from harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
-from stores import StoreError
+from session_store_harness import __version__
+from session_store_harness.commands.bench import bench
+from session_store_harness.commands.calibrate import calibrate
+from session_store_harness.commands.check_memory import check_memory
+from session_store_harness.commands.compare import compare
+from session_store_harness.commands.gate import gate
+from session_store_harness.commands.generate import generate
+from session_store_harness.commands.report import report
+from session_store_harness.commands.run import run
+from session_store_harness.commands.stress import stress
+from session_store_harness.commands.sweep import merge, sweep
+from session_store_harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
+from session_store_harness.stores import StoreError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="harness", message="%(prog)s %(version)s")
 def cli(debug: bool) -> None:
     """Memory stress and benchmark harness for JSON-file session stores."""
     del debug  # read by main() before click parses, so it also covers click's own errors

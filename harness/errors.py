@@ -1,9 +1,41 @@
-"""The one error type the harness raises; only the CLI turns it into a message and exit code."""
+"""The one error type the harness raises, and the one table of exit codes.
+
+Only the CLI turns a `HarnessError` into a message and an exit code. The worker processes the
+harness starts have exit codes of their own, distinct from the CLI's, so a code in a log names
+one thing. Standard library only: the worker imports this module.
+"""
 
 from __future__ import annotations
 
-EXIT_FAILED = 1  # a run failed, or a gate found a regression
-EXIT_USAGE = 2  # bad arguments, missing or unreadable input
+# The `harness` command's exit codes.
+EXIT_OK = 0
+EXIT_FAILED = 1  # a run failed, a gate or memory check found a regression, stress lost data
+EXIT_USAGE = 2  # bad arguments or config, missing, unreadable or incomparable input
+EXIT_INCONCLUSIVE = 3  # the gate could not tell a change from noise: rerun with more repeats
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), partial results kept
+
+# Exit codes of the harness's own child processes (the Python and Node workers, stress writers).
+WORKER_STORE_ERROR = 10  # the store raised its error; the `error` message says why
+WORKER_RUNNER_GONE = 11  # the ack pipe closed: nobody is measuring any more
+WRITER_STORE_ERROR = 12  # a `harness stress` writer's store failed
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success (gate: every check passed)",
+    EXIT_FAILED: "failure: a run failed, a limit or a significant regression was exceeded",
+    EXIT_USAGE: "usage: bad options or config, missing or unreadable files, runs not comparable",
+    EXIT_INCONCLUSIVE: "inconclusive: a change over a threshold that is not significant",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); partial results kept",
+}
+CHILD_EXIT_CODES: dict[int, str] = {
+    WORKER_STORE_ERROR: "worker: the store failed (its error message names the file)",
+    WORKER_RUNNER_GONE: "worker: the runner went away",
+    WRITER_STORE_ERROR: "stress writer: the store failed",
+}
+
+
+def exit_code_help(codes: tuple[int, ...] = tuple(EXIT_CODES)) -> str:
+    """The exit codes as lines for a command's --help."""
+    return "\n".join(f"{code}: {EXIT_CODES[code]}" for code in codes)
 
 
 class HarnessError(Exception):

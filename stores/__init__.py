@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from stores.ballast import BallastStore
-from stores.base import SessionStore, StoreError, UpdateOutcome
-from stores.padded import PaddedStore
-from stores.snapshot import SnapshotStore
-from stores.wholefile import WholeFileStore
+from session_store_harness.stores.ballast import BallastStore
+from session_store_harness.stores.base import SessionStore, StoreError, UpdateOutcome
+from session_store_harness.stores.padded import PaddedStore
+from session_store_harness.stores.snapshot import SnapshotStore
+from session_store_harness.stores.wholefile import WholeFileStore
 
 STORES: dict[str, type[SessionStore]] = {
     store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore, PaddedStore)

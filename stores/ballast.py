@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
-from stores.base import SessionMap
-from stores.wholefile import WholeFileStore, env_int
+from session_store_harness.stores.base import SessionMap
+from session_store_harness.stores.wholefile import WholeFileStore, env_int
 
 BALLAST_ENV = "HARNESS_BALLAST_MB"
 DEFAULT_BALLAST_MB = 2

@@ -11,7 +11,7 @@ import re
 import uuid
 from pathlib import Path
 
-from stores.base import SessionMap, StoreError
+from session_store_harness.stores.base import SessionMap, StoreError
 
 FILE_MODE = 0o600
 

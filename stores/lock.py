@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from stores.base import StoreError
+from session_store_harness.stores.base import StoreError
 
 TIMEOUT_S = 10.0
 STALE_S = 30.0

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
-from stores.snapshot import SnapshotStore
-from stores.wholefile import env_int
+from session_store_harness.stores.snapshot import SnapshotStore
+from session_store_harness.stores.wholefile import env_int
 
 PAD_ENV = "HARNESS_PAD_KB"
 

@@ -18,10 +18,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
-from stores.base import Mutator, SessionMap, UpdateOutcome
-from stores.jsonfile import parse_store, read_bytes, read_with_stat, stat_or_none
-from stores.lock import store_lock
-from stores.wholefile import WholeFileStore, env_int
+from session_store_harness.stores.base import Mutator, SessionMap, UpdateOutcome
+from session_store_harness.stores.jsonfile import (
+    parse_store,
+    read_bytes,
+    read_with_stat,
+    stat_or_none,
+)
+from session_store_harness.stores.lock import store_lock
+from session_store_harness.stores.wholefile import WholeFileStore, env_int
 
 MAX_BYTES_ENV = "OPENCLAW_SESSION_OBJECT_CACHE_MAX_BYTES"
 DEFAULT_MAX_BYTES = 1_000_000

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from stores.base import Mutator, SessionMap, UpdateOutcome
-from stores.jsonfile import (
+from session_store_harness.stores.base import Mutator, SessionMap, UpdateOutcome
+from session_store_harness.stores.jsonfile import (
     parse_store,
     read_bytes,
     read_with_stat,
@@ -24,7 +24,7 @@ from stores.jsonfile import (
     stat_or_none,
     write_atomic,
 )
-from stores.lock import store_lock
+from session_store_harness.stores.lock import store_lock
 
 TTL_ENV = "OPENCLAW_SESSION_CACHE_TTL_MS"
 DEFAULT_TTL_MS = 45_000

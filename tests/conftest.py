@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.generator import GenerateSpec, generate
+from session_store_harness.generating.generator import GenerateSpec, generate
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -16,8 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 def run_cli(*args: str, timeout: float = 240, env: dict[str, str] | None = None,
             ) -> subprocess.CompletedProcess[str]:
     """`harness ARGS...` in a child process, as a user would run it."""
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO, env=env)
+    return subprocess.run([sys.executable, "-m", "session_store_harness.cli", *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], exit_code: int,

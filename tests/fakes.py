@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.results import RunData
+from session_store_harness.model.result_folder import RunData
 
 
 def fake_run(name: str, rss: list[float], cycle_ms: float, peak: float,

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-from harness.commands.options import store_shape_options
-from harness.errors import EXIT_FAILED, HarnessError
-from harness.generator import GenerateSpec, generate
-from stores import STORES
+from session_store_harness.commands.options import store_shape_options
+from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.measuring.processes import python_module
+from session_store_harness.stores import STORES
 
 
 @click.command()
@@ -31,8 +31,8 @@ def bench(store: str, profile: str, target_kb: int | None, entries: int | None, 
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
         store_file = Path(scratch) / "sessions.json"
         generate(spec, store_file)
-        command = [sys.executable, "-m", "harness.bench_ops", "--store", store,
-                   "--store-file", str(store_file), "-o", str(output), "--quiet"]
+        command = python_module("session_store_harness.measuring.bench_ops", "--store", store,
+                                "--store-file", str(store_file), "-o", str(output), "--quiet")
         if fast:
             command.append("--fast")
         if subprocess.run(command).returncode != 0:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from harness.config import RunConfig
-from harness.errors import HarnessError
-from harness.generator import GenerateSpec
+from session_store_harness.errors import HarnessError
+from session_store_harness.generating.generator import GenerateSpec
+from session_store_harness.model.config import RunConfig
 
 
 @click.command()
@@ -30,13 +30,13 @@ from harness.generator import GenerateSpec
 def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: int,
               threshold: str, regression: str, metrics: str, output: Path) -> None:
     """Run A/A and known-regression trials through the gate and report both rates."""
-    from harness.calibrate import Rate, pad_kb_for
-    from harness.gate import evaluate
-    from harness.gate_config import gate_limits, parse_fraction
-    from harness.measure import measure
-    from harness.results import load_run
-    from harness.summary import repeat_metrics, values_of
-    from harness.writers.folder import create_folder, write_text
+    from session_store_harness.judging.calibrate import Rate, pad_kb_for
+    from session_store_harness.judging.gate import evaluate
+    from session_store_harness.judging.metrics import repeat_metrics, values_of
+    from session_store_harness.measuring.measure import measure
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.settings.gate_config import gate_limits, parse_fraction
+    from session_store_harness.writers.folder import create_folder, write_text
 
     if not 1 <= trials <= 1000:
         raise HarnessError(f"--trials must be between 1 and 1000, got {trials}")

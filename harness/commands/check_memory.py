@@ -9,10 +9,14 @@ from pathlib import Path
 
 import click
 
-from harness.errors import HarnessError
-from harness.memcheck import command_env, measure_command
-from harness.memory_cases import MemoryCase, cases_from_config, with_env_override
-from harness.records import MB
+from session_store_harness.errors import HarnessError
+from session_store_harness.measuring.memcheck import command_env, measure_command
+from session_store_harness.model.run import MB
+from session_store_harness.settings.memory_cases import (
+    MemoryCase,
+    cases_from_config,
+    with_env_override,
+)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

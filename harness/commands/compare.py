@@ -15,12 +15,12 @@ import click
 def compare(before: Path, after: Path, output: Path) -> None:
     """Compare two run folders: PNG plots and report.md, ready for a pull request."""
     # pandas and matplotlib load here, not at start-up, so other commands stay fast and small.
-    from harness.compare import compare_runs
-    from harness.results import load_run
-    from harness.writers.comparison_json import comparison_json
-    from harness.writers.folder import create_folder, write_bytes, write_text
-    from harness.writers.plots import comparison_plots
-    from harness.writers.report import comparison_report, deltas_table
+    from session_store_harness.judging.compare import compare_runs
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.writers.comparison_json import comparison_json
+    from session_store_harness.writers.folder import create_folder, write_bytes, write_text
+    from session_store_harness.writers.plots import comparison_plots
+    from session_store_harness.writers.report import comparison_report, deltas_table
 
     comparison = compare_runs(load_run(before), load_run(after))
     plots = comparison_plots(comparison)

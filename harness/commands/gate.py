@@ -25,10 +25,10 @@ def gate(candidate: Path, baseline: Path | None, max_peak_rss_mb: float | None,
          max_growth_mb_per_cycle: float | None, max_regression: str | None,
          metrics: str | None, config: Path | None, output_format: str) -> None:
     """Check a run against limits and a baseline; exit 0 pass, 1 fail, 3 inconclusive."""
-    from harness.gate import evaluate
-    from harness.gate_config import gate_limits, load_gate_table
-    from harness.results import load_run
-    from harness.writers.gate_output import (
+    from session_store_harness.judging.gate import evaluate
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.settings.gate_config import gate_limits, load_gate_table
+    from session_store_harness.writers.gate_output import (
         gate_json,
         gate_markdown,
         gate_text,

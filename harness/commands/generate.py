@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from harness.commands.options import store_shape_options
-from harness.generator import GenerateSpec
-from harness.generator import generate as generate_store
+from session_store_harness.commands.options import store_shape_options
+from session_store_harness.generating.generator import GenerateSpec
+from session_store_harness.generating.generator import generate as generate_store
 
 
 @click.command()

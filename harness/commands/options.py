@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import click
 
-from harness.heap import METERS
-from harness.profiles import PROFILES
+from session_store_harness.generating.profiles import PROFILES
+from session_store_harness.worker.heap import METERS
 
 
 def store_shape_options(command: Callable) -> Callable:

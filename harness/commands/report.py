@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from harness.errors import HarnessError
+from session_store_harness.errors import HarnessError
 
 
 @click.command()
@@ -17,11 +17,11 @@ from harness.errors import HarnessError
 @click.option("--force", is_flag=True, help="Replace an existing report file.")
 def report(folder: Path, output: Path, force: bool) -> None:
     """Write report.md for a run folder or a `harness compare` folder (under 60,000 chars)."""
-    from harness.compare import compare_runs
-    from harness.results import load_run
-    from harness.writers.folder import write_text
-    from harness.writers.plots import PLOTS
-    from harness.writers.report import comparison_report, run_report_md
+    from session_store_harness.judging.compare import compare_runs
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.writers.folder import write_text
+    from session_store_harness.writers.plots import PLOTS
+    from session_store_harness.writers.report import comparison_report, run_report_md
 
     if output.exists() and not force:
         raise HarnessError(f"{output}: already exists; pass --force to replace it")

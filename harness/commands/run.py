@@ -11,15 +11,15 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from harness.commands.options import measurement_options, store_shape_options
-from harness.config import RunConfig
-from harness.errors import EXIT_FAILED, HarnessError
-from harness.generator import GenerateSpec
-from harness.measure import measure
-from harness.records import Run
-from harness.writers.console import run_report
-from harness.writers.folder import create_folder, new_result_folder
-from stores import STORES
+from session_store_harness.commands.options import measurement_options, store_shape_options
+from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.generating.generator import GenerateSpec
+from session_store_harness.measuring.measure import measure
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import Run
+from session_store_harness.stores import STORES
+from session_store_harness.writers.console import run_report
+from session_store_harness.writers.folder import create_folder, new_result_folder
 
 STDERR_LINES_SHOWN = 5
 

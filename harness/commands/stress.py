@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from harness.commands.options import store_shape_options
-from harness.errors import EXIT_FAILED, HarnessError
-from harness.generator import GenerateSpec, generate
-from stores import STORES
+from session_store_harness.commands.options import store_shape_options
+from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.stores import STORES
 
 
 @click.command()
@@ -35,8 +35,8 @@ def stress(store: str, store_file: Path | None, profile: str, target_kb: int | N
            entries: int | None, seed: int, writers: int, updates: int,
            reuse_loaded_store: bool, crash_trials: int, output: Path | None) -> None:
     """Lost updates, invalid reads, corrupt files and leftovers; exit 1 if any."""
-    from harness.stress import concurrency, crashes
-    from harness.writers.folder import create_folder, write_text
+    from session_store_harness.measuring.stress import concurrency, crashes
+    from session_store_harness.writers.folder import create_folder, write_text
 
     for name, value, low, high in (("--writers", writers, 1, 64),
                                    ("--updates", updates, 1, 100_000),

@@ -9,13 +9,19 @@ from pathlib import Path
 
 import click
 
-from harness.commands.options import measurement_options
-from harness.commands.run import build_config
-from harness.errors import EXIT_FAILED, HarnessError
-from harness.profiles import PROFILES
-from harness.sweep import matrix, missing_cells, parse_shard, parse_sizes, shard
-from harness.writers.folder import create_folder, write_text
-from stores import STORES
+from session_store_harness.commands.options import measurement_options
+from session_store_harness.commands.run import build_config
+from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.generating.profiles import PROFILES
+from session_store_harness.measuring.sweep import (
+    matrix,
+    missing_cells,
+    parse_shard,
+    parse_sizes,
+    shard,
+)
+from session_store_harness.stores import STORES
+from session_store_harness.writers.folder import create_folder, write_text
 
 SWEEP_FILE = "sweep.json"
 
@@ -44,7 +50,7 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path,
     cells = matrix(parse_sizes(sizes), names, reuse)
     index, count = parse_shard(shard_text)
     mine = shard(cells, index, count)
-    from harness.measure import measure
+    from session_store_harness.measuring.measure import measure
 
     configs = [build_config(store=cell.store, store_file=None, target_kb=cell.size_kb,
                             entries=None, reuse_loaded_store=cell.reuse, label=cell.name,
@@ -70,8 +76,8 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path,
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
 def merge(folders: tuple[Path, ...], output: Path) -> None:
     """Join sweep shards into one folder with a sweep.csv of every cell's medians."""
-    from harness.results import load_run
-    from harness.writers.sweep_csv import sweep_csv
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.writers.sweep_csv import sweep_csv
 
     shards = [_read_sweep(folder) for folder in folders]
     cells: dict[str, Path] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from harness.compare import Comparison
+from session_store_harness.judging.compare import Comparison
 
 
 def comparison_json(comparison: Comparison) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.config import RunConfig
-from harness.records import KB, MB, Run, WorkerRun
-from harness.writers.table import text_table
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import KB, MB, Run, WorkerRun
+from session_store_harness.writers.table import text_table
 
 HEADERS = ("cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
 

@@ -6,7 +6,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from harness.errors import HarnessError
+from session_store_harness.errors import HarnessError
 
 
 def new_result_folder(results_dir: Path, label: str, now: datetime | None = None) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from harness.gate import Check, GateResult
-from harness.writers.table import markdown_table
+from session_store_harness.judging.gate import Check, GateResult
+from session_store_harness.writers.table import markdown_table
 
 
 def gate_text(result: GateResult) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-from harness.compare import Comparison
-from harness.results import RunData
+from session_store_harness.judging.compare import Comparison
+from session_store_harness.model.result_folder import RunData
 
 PLOTS: dict[str, str] = {
     "rss_vs_cycle.png": "RSS at each sample, before and after",

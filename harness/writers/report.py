@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.compare import Comparison, MetricComparison
-from harness.results import RunData
-from harness.summary import repeat_metrics
-from harness.writers.table import format_cell, markdown_table
+from session_store_harness.judging.compare import Comparison, MetricComparison
+from session_store_harness.judging.metrics import repeat_metrics
+from session_store_harness.model.result_folder import RunData
+from session_store_harness.writers.table import format_cell, markdown_table
 
 MAX_CHARS = 60_000  # GitHub's comment limit is 65,536
 SEED_COLUMNS = ("rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
@@ -43,7 +43,7 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
 
 def run_report_md(run: RunData, max_chars: int = MAX_CHARS) -> str:
     """A single run's report: headline, summary with intervals, samples, environment."""
-    from harness.summary import summarize
+    from session_store_harness.judging.metrics import summarize
 
     summary = summarize(run)["metrics"]
     rss, peak = summary["rss_last_mb"], summary["kernel_peak_rss_mb"]

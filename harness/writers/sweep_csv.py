@@ -6,8 +6,8 @@ import csv
 import io
 from typing import Any
 
-from harness.results import RunData
-from harness.summary import METRICS, repeat_metrics
+from session_store_harness.judging.metrics import METRICS, repeat_metrics
+from session_store_harness.model.result_folder import RunData
 
 
 def sweep_csv(matrix: list[dict[str, Any]], runs: dict[str, RunData]) -> str:

@@ -17,6 +17,9 @@ const { values: args } = parseArgs({
 });
 const msgFd = Number(args["msg-fd"]);
 const ackFd = Number(args["ack-fd"]);
+// Exit codes from the one table in harness/errors.py.
+const WORKER_STORE_ERROR = 10;
+const WORKER_RUNNER_GONE = 11;
 const AWAITS_ACK = new Set(["pretrim", "sample", "done"]);
 
 function send(message) {
@@ -26,7 +29,7 @@ function send(message) {
   for (;;) {
     try {
       if (fs.readSync(ackFd, byte, 0, 1, null) === 1) return;
-      process.exit(3); // the runner went away: nobody is measuring, stop
+      process.exit(WORKER_RUNNER_GONE); // nobody is measuring: stop
     } catch (error) {
       if (error.code !== "EAGAIN") throw error;
     }
@@ -39,7 +42,7 @@ const sampleEvery = Number(args["sample-every"]);
 send({ type: "hello", protocol: 1, pid: process.pid, runtime: `node ${process.version}`, heap_measure: "v8" });
 if (!Store) {
   send({ type: "error", message: `unknown store ${JSON.stringify(args.store)} for node; known: ${Object.keys(STORES).join(", ")}` });
-  process.exit(3);
+  process.exit(WORKER_STORE_ERROR);
 }
 
 const store = new Store(args.path);
@@ -92,6 +95,6 @@ try {
 } catch (error) {
   if (!(error instanceof StoreError)) throw error;
   send({ type: "error", message: error.message });
-  process.exit(3);
+  process.exit(WORKER_STORE_ERROR);
 }
 send({ type: "done", cycles });

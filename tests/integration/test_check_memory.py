@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.memcheck import measure_command
-from harness.records import MB
+from session_store_harness.measuring.memcheck import measure_command
+from session_store_harness.model.run import MB
 from tests.conftest import assert_one_line_error, run_cli
 
 # Allocates N MiB, holds it, optionally runs itself again as a child allocating M MiB, and

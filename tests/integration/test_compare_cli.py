@@ -75,7 +75,7 @@ def test_report_command_on_compare_and_run_folders(two_runs: tuple[Path, Path],
 def test_the_notebook_runs_on_two_real_runs(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     import nbformat
 
-    from harness.notebook import execute
+    from session_store_harness.writers.notebook import execute
 
     source = Path(__file__).resolve().parents[2] / "notebooks" / "compare_runs.ipynb"
     out = tmp_path / "executed.ipynb"

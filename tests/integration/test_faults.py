@@ -12,9 +12,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.config import RunConfig
-from harness.generator import GenerateSpec, generate
-from harness.runner import run_worker
+from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.measuring.runner import run_worker
+from session_store_harness.model.config import RunConfig
 from tests.conftest import REPO
 
 LONG_RUN = ("run", "--repeat", "1", "--store", "wholefile", "--profile", "realistic",
@@ -22,7 +22,7 @@ LONG_RUN = ("run", "--repeat", "1", "--store", "wholefile", "--profile", "realis
 
 
 def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-m", "session_store_harness.cli", *args], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -31,7 +31,7 @@ def wait_for_worker(harness: subprocess.Popen[str], folder: Path) -> psutil.Proc
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = [c for c in psutil.Process(harness.pid).children(recursive=True)
-                   if "harness.worker" in " ".join(c.cmdline())]
+                   if "session_store_harness.worker" in " ".join(c.cmdline())]
         if workers:
             time.sleep(1.5)  # let some cycles and samples happen
             return workers[0]

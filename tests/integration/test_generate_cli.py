@@ -12,7 +12,7 @@ from tests.conftest import assert_one_line_error, run_cli
 PEAK_AFTER_GENERATE = """
 import sys
 from pathlib import Path
-from harness.generator import GenerateSpec, generate
+from session_store_harness.generating.generator import GenerateSpec, generate
 generate(GenerateSpec("realistic", seed=1, target_kb=int(sys.argv[1])), Path(sys.argv[2]))
 status = Path("/proc/self/status").read_text()
 print(next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmHWM:")))

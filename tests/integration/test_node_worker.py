@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.config import RunConfig
-from harness.runner import run_worker
-from harness.stress import writer_command
-from harness.stress_worker import SHARED_KEY
+from session_store_harness.measuring.runner import run_worker
+from session_store_harness.measuring.stress import writer_command
+from session_store_harness.model.config import RunConfig
+from session_store_harness.worker.stress_writer import SHARED_KEY
 from tests.conftest import assert_one_line_error, run_cli
 
 NEEDS_NODE = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
@@ -80,7 +80,8 @@ def test_node_option_errors(tmp_path: Path, args: tuple[str, ...], fragment: str
 
 def test_without_node_the_run_is_refused_and_leaves_no_folder(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--runtime", "node", "--store", "snapshot",
+        [sys.executable, "-m", "session_store_harness.cli", "run", "--runtime", "node",
+         "--store", "snapshot",
          "--profile", "pr", "--target-kb", "20", "--repeat", "1", "--run-dir",
          str(tmp_path / "r")], capture_output=True, text=True,
         env={**os.environ, "PATH": str(tmp_path)})

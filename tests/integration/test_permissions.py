@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.generator import GenerateSpec, generate
+from session_store_harness.generating.generator import GenerateSpec, generate
 
 NOBODY = 65534
 
@@ -38,14 +38,16 @@ def run_as_nobody(code: str, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd="/", timeout=120)
 
 
-STORE_CALL = ("import sys; from pathlib import Path; from stores import STORES, StoreError\n"
+STORE_CALL = ("import sys; from pathlib import Path\n"
+              "from session_store_harness.stores import STORES, StoreError\n"
               + DROP_ROOT +
               "try:\n"
               "    s = STORES[sys.argv[1]](Path(sys.argv[2])); s.update(lambda m: None)\n"
               "except StoreError as e:\n"
               "    print(e); sys.exit(3)\n")
-CLI_CALL = ("import sys, harness.cli, harness.measure, harness.commands.run\n" + DROP_ROOT
-            + "harness.cli.main(sys.argv[1:])\n")
+CLI_CALL = ("import sys, session_store_harness.cli, session_store_harness.measuring.measure\n"
+            "import session_store_harness.commands.run\n" + DROP_ROOT
+            + "session_store_harness.cli.main(sys.argv[1:])\n")
 
 
 @pytest.mark.parametrize("store_name", ["wholefile", "snapshot"])

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
-from harness.config import RunConfig
-from harness.generator import GenerateSpec, generate
-from harness.records import MB
-from harness.runner import run_worker
+from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.measuring.runner import run_worker
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import MB
 from tests.conftest import assert_one_line_error, run_cli
 
 SAMPLE_COLUMNS = ["repeat", "cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb",
@@ -134,25 +136,51 @@ def test_a_corrupt_store_fails_the_run_cleanly_and_is_left_untouched(tmp_path: P
 
 def test_a_hung_worker_is_stopped_at_the_timeout_and_its_samples_kept(tmp_path: Path) -> None:
     folder = tmp_path / "slow"
+    started_s = time.time()
     result = run_cli("run", "--store", "wholefile", "--repeat", "1", "--profile", "realistic",
                      "--target-kb",
                      "2000", "--cycles", "100000", "--sample-every", "1", "--timeout", "3",
                      "--run-dir", str(folder))
+    ended_s = time.time()
     assert_one_line_error(result, 1, "did not finish within --timeout 3")
     meta, samples, _, _ = read_run(folder)
     assert meta["status"] == "failed" and len(samples) >= 2
-    assert not any(_is_worker(pid) for pid in _pids())  # no orphan left behind
+    # No orphan left behind. Only this run's own worker is looked at, so harness runs of
+    # other tests or other people on the machine cannot fail this test.
+    for repeat in meta["repeats"]:
+        pid = repeat["worker"]["pid"]
+        assert isinstance(pid, int) and pid > 0, repeat["worker"]
+        holder_is_worker = _pid_held_by_process_of_run(pid, started_s, ended_s)
+        assert holder_is_worker is not True, f"worker {pid} still runs after the run ended"
+        if holder_is_worker is None:
+            # Started with start_new_session=True, the worker leads a group whose id is its
+            # pid: nothing it left behind may still be in it.
+            assert not _group_has_members(pid), f"worker {pid}'s process group is still alive"
+        # Otherwise an unrelated process holds the pid now, which Linux allows only once no
+        # process is left in a group of that id: the worker's group is empty.
 
 
-def _pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+# psutil derives a create time from the boot time (whole seconds) and clock ticks.
+CREATE_TIME_SLACK_S = 2.0
 
 
-def _is_worker(pid: int) -> bool:
+def _pid_held_by_process_of_run(pid: int, started_s: float, ended_s: float) -> bool | None:
+    """Whether `pid` belongs to a process created while the run went on; None if to none."""
     try:
-        return b"harness.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        created_s = psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        return None
+    return started_s - CREATE_TIME_SLACK_S <= created_s <= ended_s + CREATE_TIME_SLACK_S
+
+
+def _group_has_members(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
         return False
+    except PermissionError:
+        return True  # members we may not signal are members all the same
+    return True
 
 
 @pytest.mark.parametrize(("args", "fragments"), [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.generator import GenerateSpec, generate
-from harness.stress import concurrency, crashes
+from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.measuring.stress import concurrency, crashes
 from tests.conftest import run_cli
 
 CONFIGS = [("wholefile", False), ("snapshot", False), ("snapshot", True)]

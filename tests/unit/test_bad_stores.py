@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stores import STORES, StoreError
-from stores.lock import lock_path_for
+from session_store_harness.stores import STORES, StoreError
+from session_store_harness.stores.lock import lock_path_for
 
 VALID = b'{\n  "agent:main:main": {\n    "sessionId": "s",\n    "updatedAt": 1\n  }\n}'
 BAD_STORES = {

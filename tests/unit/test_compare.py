@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.compare import compare_runs
-from harness.writers.report import comparison_report, headline
-from harness.writers.table import markdown_table, text_table
+from session_store_harness.judging.compare import compare_runs
+from session_store_harness.writers.report import comparison_report, headline
+from session_store_harness.writers.table import markdown_table, text_table
 from tests.fakes import fake_run
 
 

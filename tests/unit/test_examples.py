@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from harness.cli import cli
+from session_store_harness.cli import cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "github-actions" / "memory-gate.yml"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HarnessError
-from harness.writers.folder import create_folder, new_result_folder, write_text
+from session_store_harness.errors import HarnessError
+from session_store_harness.writers.folder import create_folder, new_result_folder, write_text
 
 
 def test_a_colliding_name_gets_a_counter_not_the_old_folder(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HarnessError
-from harness.generator import GenerateSpec, generate
-from stores.jsonfile import serialize
+from session_store_harness.errors import HarnessError
+from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.stores.jsonfile import serialize
 
 
 @pytest.mark.parametrize(("profile", "target_kb"), [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.heap import AllocatorMeter, TracemallocMeter
-from harness.protocol import ProtocolError, decode, encode
-from harness.records import MB
+from session_store_harness.model.run import MB
+from session_store_harness.worker.heap import AllocatorMeter, TracemallocMeter
+from session_store_harness.worker.protocol import ProtocolError, decode, encode
 
 
 @pytest.mark.parametrize("meter_class", [AllocatorMeter, TracemallocMeter])

@@ -9,20 +9,24 @@ HEAVY = ("pandas", "matplotlib", "scipy", "numpy")
 
 
 def test_cli_import_leaves_heavy_libraries_unloaded() -> None:
-    code = ("import sys, harness.cli; "
+    code = ("import sys, session_store_harness.cli; "
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == ""
 
 
-def top_level_modules(statement: str) -> set[str]:
-    code = f"{statement}; import sys; print(','.join(m.split('.')[0] for m in sys.modules))"
-    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True).stdout.strip().split(","))
+def loaded_modules(statement: str) -> set[str]:
+    code = f"{statement}; import sys; print(','.join(sys.modules))"
+    return set(subprocess.run([sys.executable, "-P", "-c", code], capture_output=True,
+                              text=True, check=True).stdout.strip().split(","))
 
 
-def test_worker_imports_only_the_standard_library_and_the_stores() -> None:
-    at_startup = top_level_modules("pass")  # site hooks of the venv load in every process
-    added = top_level_modules("import harness.worker") - at_startup
-    assert added - set(sys.stdlib_module_names) == {"harness", "stores"}
+def test_worker_imports_only_the_standard_library_and_its_own_side() -> None:
+    at_startup = loaded_modules("pass")  # site hooks of the venv load in every process
+    added = loaded_modules("import session_store_harness.worker.cycles") - at_startup
+    ours = {m for m in added if m.split(".")[0] not in sys.stdlib_module_names}
+    allowed = ("session_store_harness.worker", "session_store_harness.stores")
+    assert ours - {"session_store_harness", "session_store_harness.errors"} == {
+        m for m in ours if m.startswith(allowed)}
+    assert "session_store_harness.worker.cycles" in ours

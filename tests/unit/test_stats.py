@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.stats import ci95_of_mean, difference, slope_per_cycle
+from session_store_harness.judging.stats import ci95_of_mean, difference, slope_per_cycle
 
 
 def test_slope_of_a_known_line_with_noise() -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from stores import STORES, StoreError
-from stores.lock import lock_path_for, store_lock
-from stores.snapshot import MAX_BYTES_ENV, SnapshotStore
-from stores.wholefile import WholeFileStore
+from session_store_harness.stores import STORES, StoreError
+from session_store_harness.stores.lock import lock_path_for, store_lock
+from session_store_harness.stores.snapshot import MAX_BYTES_ENV, SnapshotStore
+from session_store_harness.stores.wholefile import WholeFileStore
 
 
 def set_label(key: str, label: str):
@@ -25,7 +25,8 @@ def set_label(key: str, label: str):
 
 def write_from_another_process(path: Path, store_name: str, key: str, label: str) -> None:
     """A real second process updates the store, as a concurrent gateway process would."""
-    code = ("import sys; from pathlib import Path; from stores import STORES; "
+    code = ("import sys; from pathlib import Path; "
+            "from session_store_harness.stores import STORES; "
             "s = STORES[sys.argv[1]](Path(sys.argv[2])); "
             "s.update(lambda m: m[sys.argv[3]].__setitem__('label', sys.argv[4]))")
     subprocess.run([sys.executable, "-c", code, store_name, str(path), key, label], check=True)

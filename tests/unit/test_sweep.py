@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.errors import HarnessError
-from harness.sweep import matrix, parse_shard, parse_sizes, shard
+from session_store_harness.errors import HarnessError
+from session_store_harness.measuring.sweep import matrix, parse_shard, parse_sizes, shard
 
 
 @given(sizes=st.lists(st.integers(1, 10**6), min_size=1, max_size=6),

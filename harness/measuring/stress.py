@@ -1,6 +1,6 @@
 """Stores under concurrent writers and under writers killed mid-update, as figures.
 
-Starts real writer processes (`harness.stress_worker`): K writers x M updates on one store,
+Starts real writer processes (`worker/stress_writer.py`): K writers x M updates on one store,
 with a reader parsing the file throughout; and N writers killed with SIGKILL after seeded random
 delays, each followed by a check of the file and by one more writer that must clean up.
 """
@@ -10,16 +10,16 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.stress_worker import SHARED_KEY, mutator
-from stores import StoreError, store_class
-from stores.jsonfile import parse, read_bytes
-from stores.lock import lock_path_for
+from session_store_harness.measuring.processes import python_module
+from session_store_harness.stores import StoreError, store_class
+from session_store_harness.stores.jsonfile import parse, read_bytes
+from session_store_harness.stores.lock import lock_path_for
+from session_store_harness.worker.stress_writer import SHARED_KEY, mutator
 
 CRASH_KEY = "stress:crash"
 
@@ -69,8 +69,8 @@ class CrashResult:
 
 def writer_command(store: str, path: Path, key: str, updates: int, shared: bool,
                    reuse: bool) -> list[str]:
-    command = [sys.executable, "-m", "harness.stress_worker", "--store", store, "--path",
-               str(path), "--key", key, "--updates", str(updates)]
+    command = python_module("session_store_harness.worker.stress_writer", "--store", store,
+                            "--path", str(path), "--key", key, "--updates", str(updates))
     return command + (["--shared"] if shared else []) + (
         ["--reuse-loaded-store"] if reuse else [])
 

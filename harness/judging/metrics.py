@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.results import RunData
-from harness.stats import ci95_of_mean, slope_per_cycle
+from session_store_harness.judging.stats import ci95_of_mean, slope_per_cycle
+from session_store_harness.model.result_folder import RunData
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-import harness
+import session_store_harness
 
 ENV_PREFIXES = ("OPENCLAW_", "HARNESS_")
 ENV_NAMES = ("PYTHONMALLOC", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
@@ -36,8 +36,8 @@ def capture(extra_env: dict[str, str] | None = None) -> dict[str, Any]:
         "env": {**dict.fromkeys(ENV_NAMES), **{
             name: value for name, value in sorted(env.items())
             if name in ENV_NAMES or name.startswith(ENV_PREFIXES)}},
-        "harness_version": harness.__version__,
-        "git_commit": _git_commit(Path(harness.__file__).resolve().parent.parent),
+        "harness_version": session_store_harness.__version__,
+        "git_commit": _git_commit(Path(session_store_harness.__file__).resolve().parent.parent),
     }
 
 

@@ -13,10 +13,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from harness.compare import MetricComparison, compare_runs
-from harness.errors import HarnessError
-from harness.results import RunData
-from harness.summary import BY_NAME, repeat_metrics, values_of
+from session_store_harness.errors import HarnessError
+from session_store_harness.judging.compare import MetricComparison, compare_runs
+from session_store_harness.judging.metrics import BY_NAME, repeat_metrics, values_of
+from session_store_harness.model.result_folder import RunData
 
 Outcome = Literal["pass", "fail", "inconclusive"]
 EXIT_CODES: dict[Outcome, int] = {"pass": 0, "fail": 1, "inconclusive": 3}

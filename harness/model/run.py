@@ -1,13 +1,20 @@
-"""Records that cross a boundary: what a run measured, kept raw (bytes, milliseconds)."""
+"""The run model: what a `harness run` measured, kept raw (bytes, milliseconds), in records.
+
+One model for a run in memory, written to and loaded from its result folder by
+`model/result_folder.py` only. Figures derived from the raw data (peaks, slopes, medians) are
+computed from it, never stored twice.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from harness.config import RunConfig
+from session_store_harness.model.config import RunConfig
 
 Status = Literal["complete", "failed", "interrupted"]
+STATUSES: tuple[Status, ...] = ("complete", "failed", "interrupted")
 MB = 1024 * 1024  # MB in every figure and column name means MiB, as in the original figures
 KB = 1024
 
@@ -35,6 +42,10 @@ class CycleTiming:
     update_ms: float
     wrote: bool
     reused_base: bool
+
+    @property
+    def cycle_ms(self) -> float:
+        return self.load_ms + self.update_ms
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,7 @@ class StoreInfo:
 
 @dataclass(frozen=True)
 class WorkerRun:
-    """One worker process: everything it measured, raw, and how it ended."""
+    """One worker process (one repeat): everything it measured, raw, and how it ended."""
 
     worker: WorkerInfo
     status: Status
@@ -79,10 +90,32 @@ class WorkerRun:
     kernel_peak_rss_bytes: int | None = None  # the worker's VmHWM, read just before it exited
     error: str | None = None
 
+    @property
+    def sampled_peak_rss_bytes(self) -> int | None:
+        """The highest RSS the harness itself read: every sample and every timeline point."""
+        readings = [s.peak_rss_bytes for s in self.samples] + [s.rss_bytes for s in self.samples]
+        readings += [p.rss_bytes for p in self.timeline]
+        return max(readings, default=None)
+
+    @property
+    def peak_rss_bytes(self) -> int | None:
+        """The peak that reports and gates use: never below a reading taken.
+
+        The kernel's `VmHWM` is updated from per-thread RSS counters that lag the true figure
+        (Linux batches them, `SPLIT_RSS_COUNTING`), so it was seen 0.02-0.25 MB below an RSS the
+        harness read a moment earlier; the highest of both is the honest peak.
+        """
+        figures = [f for f in (self.kernel_peak_rss_bytes, self.sampled_peak_rss_bytes)
+                   if f is not None]
+        return max(figures, default=None)
+
 
 @dataclass(frozen=True)
 class Run:
-    """A `harness run`: its configuration, environment, store, and one `WorkerRun` per repeat."""
+    """A `harness run`: its configuration, environment, store, and one `WorkerRun` per repeat.
+
+    `folder` is where the run was written or loaded from (None before it is written).
+    """
 
     config: RunConfig
     environment: dict[str, Any]
@@ -91,6 +124,7 @@ class Run:
     finished_at: str
     repeats: tuple[WorkerRun, ...] = ()
     argv: tuple[str, ...] = field(default_factory=tuple)
+    folder: Path | None = None
 
     @property
     def status(self) -> Status:
@@ -101,6 +135,34 @@ class Run:
         return failed[0] if failed else "interrupted"
 
     @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
     def error(self) -> str | None:
         errors = [f"repeat {i}: {r.error}" for i, r in enumerate(self.repeats, 1) if r.error]
         return "; ".join(errors) or None
+
+    @property
+    def name(self) -> str:
+        return self.config.label or (self.folder.name if self.folder else self.config.store)
+
+    @property
+    def measured(self) -> tuple[WorkerRun, ...]:
+        """The repeats that produced samples: the ones figures can be taken from."""
+        return tuple(r for r in self.repeats if r.samples)
+
+    @property
+    def last_cycle(self) -> int:
+        return max((s.cycle for r in self.repeats for s in r.samples), default=0)
+
+    @property
+    def heap_measure(self) -> str | None:
+        return next((r.worker.heap_measure for r in self.repeats if r.worker.heap_measure),
+                    None)
+
+    @property
+    def runtime(self) -> str:
+        """What ran the store: the worker's own word (`cpython 3.11.7`, `node v20...`)."""
+        return next((r.worker.runtime for r in self.repeats if r.worker.runtime),
+                    self.config.runtime)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import psutil
 
-from harness.errors import HarnessError
-from harness.sampler import kernel_peak_rss_bytes
+from session_store_harness.errors import HarnessError
+from session_store_harness.measuring.processes import kill_group
+from session_store_harness.measuring.sampler import kernel_peak_rss_bytes
 
 OUTPUT_TAIL_CHARS = 2000
 
@@ -80,7 +81,7 @@ def _follow(process: subprocess.Popen, interval_s: float, deadline: float):
             process.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
             return tree_peak, hwm_by_pid, status, usage
         if time.monotonic() > deadline:
-            _kill_tree(process)
+            kill_group(process)
             return tree_peak, hwm_by_pid, None, None
         tree_peak = max(tree_peak, _read_tree(root, hwm_by_pid))
         time.sleep(interval_s)
@@ -103,13 +104,6 @@ def _read_tree(root: psutil.Process, hwm_by_pid: dict[int, int]) -> int:
     return total
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, 9)
-    except ProcessLookupError:
-        pass
-    os.wait4(process.pid, 0)
-    process.returncode = -9
 
 
 def command_env(extra: dict[str, str] | None, home: Path | None) -> dict[str, str]:

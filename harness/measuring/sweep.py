@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.errors import HarnessError
+from session_store_harness.errors import HarnessError
 
 REUSE_CHOICES = {"no": (False,), "yes": (True,), "both": (False, True)}
 

@@ -7,10 +7,10 @@ import os
 import shutil
 from pathlib import Path
 
-from harness.config import RunConfig
-from harness.errors import HarnessError
-from harness.generator import generate
-from harness.records import StoreInfo
+from session_store_harness.errors import HarnessError
+from session_store_harness.generating.generator import generate
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import StoreInfo
 
 STORE_NAME = "sessions.json"
 

@@ -10,6 +10,8 @@ import json
 import os
 from typing import Any
 
+from session_store_harness.errors import WORKER_RUNNER_GONE
+
 PROTOCOL_VERSION = 1
 ACK = b"\n"
 
@@ -57,4 +59,4 @@ class WorkerChannel:
         while view:
             view = view[os.write(self.msg_fd, view):]
         if message["type"] in AWAITS_ACK and os.read(self.ack_fd, 1) != ACK:
-            raise SystemExit(3)  # the runner went away: nobody is measuring, stop
+            raise SystemExit(WORKER_RUNNER_GONE)  # nobody is measuring: stop

@@ -6,8 +6,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.gate import DEFAULT_REGRESSION_METRICS, GateLimits
+from session_store_harness.errors import HarnessError
+from session_store_harness.judging.gate import DEFAULT_REGRESSION_METRICS, GateLimits
 
 KEYS = {"max_peak_rss_mb", "max_growth_mb_per_cycle", "max_regression", "metrics"}
 

@@ -1,8 +1,9 @@
 """pyperf micro-benchmarks of single store operations, run as its own script process.
 
 pyperf's `Runner` parses `sys.argv` itself and clashes with click (pyperf issue 65), so
-`harness bench` starts this module in a child process: `python -m harness.bench_ops --store S
---store-file F -o out.json`. pyperf then spawns its own worker processes of this same script.
+`harness bench` starts this module in a child process (`python -P -m
+session_store_harness.measuring.bench_ops --store S --store-file F -o out.json`). pyperf then
+spawns its own worker processes of this same script.
 Benchmark names do not carry the store's name, so `python -m pyperf compare_to a.json b.json`
 pairs the same operation of two stores.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pyperf
 
-from stores import STORES
+from session_store_harness.stores import STORES
 
 
 def _scratch_copy(source: str) -> Path:

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.generator import GenerateSpec
+from session_store_harness.errors import HarnessError
+from session_store_harness.generating.generator import GenerateSpec
 
 MAX_CYCLES = 1_000_000
 RUNTIME_STORES = {"python": (), "node": ("wholefile", "snapshot")}  # python: every store

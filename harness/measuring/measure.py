@@ -6,14 +6,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.config import RunConfig
-from harness.environment import capture
-from harness.errors import HarnessError
-from harness.records import Run
-from harness.runner import run_repeats
-from harness.storefile import prepare_store
-from harness.writers.folder import write_text
-from harness.writers.run_folder import write_run
+from session_store_harness.errors import HarnessError
+from session_store_harness.measuring.environment import capture
+from session_store_harness.measuring.runner import run_repeats
+from session_store_harness.measuring.storefile import prepare_store
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import Run
+from session_store_harness.writers.folder import write_text
+from session_store_harness.writers.run_folder import write_run
 
 
 def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
@@ -35,8 +35,8 @@ def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
 
 def write_summary(folder: Path) -> None:
     """summary.json, derived from the CSVs just written (pandas and scipy load only here)."""
-    from harness.results import load_run
-    from harness.summary import summarize
-    from harness.writers.summary_json import summary_json
+    from session_store_harness.judging.metrics import summarize
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.writers.summary_json import summary_json
 
     write_text(folder / "summary.json", summary_json(summarize(load_run(folder))))

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.results import RunData
-from harness.stats import Difference, difference
-from harness.summary import METRICS, TIME_METRICS, Metric, repeat_metrics, values_of
+from session_store_harness.judging.metrics import (
+    METRICS,
+    TIME_METRICS,
+    Metric,
+    repeat_metrics,
+    values_of,
+)
+from session_store_harness.judging.stats import Difference, difference
+from session_store_harness.model.result_folder import RunData
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from harness.errors import HarnessError
-from harness.profiles import KB, PROFILES, entry_cost, entry_line
+from session_store_harness.errors import HarnessError
+from session_store_harness.generating.profiles import KB, PROFILES, entry_cost, entry_line
 
 # "{\n" + members joined by ",\n" + "\n}": each member costs its line plus 2 bytes.
 FRAME_BYTES = 2

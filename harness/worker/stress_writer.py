@@ -1,8 +1,8 @@
 """A writer process for `harness stress`: updates one store as fast as it can.
 
-Run as `python -m harness.stress_worker`. Standard library only. Each update increments its own
-key's `count` and, with `--shared`, the shared entry's `count` too, so lost updates show as
-missing counts. `--updates 0` means until killed.
+Run as `python -P -m session_store_harness.worker.stress_writer`. Standard library only. Each
+update increments its own key's `count` and, with `--shared`, the shared entry's `count` too,
+so lost updates show as missing counts. `--updates 0` means until killed.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import itertools
 import sys
 from pathlib import Path
 
-from stores import StoreError, store_class
-from stores.base import SessionMap
+from session_store_harness.errors import WRITER_STORE_ERROR
+from session_store_harness.stores import StoreError, store_class
+from session_store_harness.stores.base import SessionMap
 
 SHARED_KEY = "stress:shared"
 
@@ -31,7 +32,7 @@ def mutator(own_key: str, shared: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.stress_worker")
+    parser = argparse.ArgumentParser(prog="python -m session_store_harness.worker.stress_writer")
     parser.add_argument("--store", required=True)
     parser.add_argument("--path", required=True, type=Path)
     parser.add_argument("--key", required=True)
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             store.update(mutate, base_store=base)
     except StoreError as exc:
         print(f"stress worker: {exc}", file=sys.stderr)
-        return 3
+        return WRITER_STORE_ERROR
     return 0
 
 

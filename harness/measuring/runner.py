@@ -12,7 +12,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +21,21 @@ from typing import Any
 
 import psutil
 
-import stores
-from harness.config import RunConfig
-from harness.errors import HarnessError
-from harness.protocol import ACK, ProtocolError, decode
-from harness.records import CycleTiming, Run, Sample, Status, StoreInfo, WorkerInfo, WorkerRun
-from harness.sampler import RssSampler, kernel_peak_rss_bytes
+from session_store_harness import stores
+from session_store_harness.errors import HarnessError
+from session_store_harness.measuring.processes import child_env, kill_group, python_module
+from session_store_harness.measuring.sampler import RssSampler, kernel_peak_rss_bytes
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import (
+    CycleTiming,
+    Run,
+    Sample,
+    Status,
+    StoreInfo,
+    WorkerInfo,
+    WorkerRun,
+)
+from session_store_harness.worker.protocol import ACK, ProtocolError, decode
 
 STDERR_TAIL_CHARS = 4000
 
@@ -71,7 +79,7 @@ def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int
 
 def _interpreter(runtime: str) -> list[str]:
     if runtime == "python":
-        return [sys.executable, "-m", "harness.worker"]
+        return python_module("session_store_harness.worker")
     node = shutil.which("node")
     if node is None:
         raise HarnessError("--runtime node needs Node.js (node) on the PATH")
@@ -120,7 +128,7 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
             process = subprocess.Popen(
                 argv, pass_fds=(msg_w, ack_r),
                 stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                env={**os.environ, **dict(config.env)}, start_new_session=True)
+                env=child_env(config.env), start_new_session=True)
     except BaseException:
         for fd in (msg_r, ack_w):
             os.close(fd)
@@ -143,7 +151,7 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
     except KeyboardInterrupt:
         status, error = "interrupted", "interrupted by the user (Ctrl-C)"
     finally:
-        _stop(process)
+        kill_group(process)
         sampler.stop()
         os.close(msg_r)
         os.close(ack_w)
@@ -216,7 +224,7 @@ def _lines(fd: int, deadline: float):
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise subprocess.TimeoutExpired("harness.worker", 0)
+            raise subprocess.TimeoutExpired("worker", 0)
         ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
         if not ready:
             continue
@@ -247,15 +255,6 @@ def _exit_error(exchange: _Exchange, exit_code: int) -> str | None:
     if not exchange.done:
         return "worker exited before reporting that it was done"
     return None
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.wait()
 
 
 def _tail(path: Path) -> str:

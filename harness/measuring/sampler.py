@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from harness.records import TimelinePoint
+from session_store_harness.model.run import TimelinePoint
 
 
 class RssSampler(threading.Thread):

@@ -1,7 +1,8 @@
 """The measured process: load and update a store for N cycles, reporting samples on a pipe.
 
-Run as `python -m harness.worker ...` by the runner. Standard library only, so that the worker's
-own footprint stays small beside the store's; the runner measures RSS from outside.
+Run as `python -P -m session_store_harness.worker ...` by the runner. Standard library only, so
+that the worker's own footprint stays small beside the store's; the runner measures RSS from
+outside.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import sys
 import time
 from pathlib import Path
 
-from harness.heap import METERS, libc
-from harness.protocol import PROTOCOL_VERSION, WorkerChannel
-from stores import StoreError, store_class
-from stores.base import SessionMap, UpdateOutcome
-
-EXIT_STORE_ERROR = 3
+from session_store_harness.errors import WORKER_STORE_ERROR
+from session_store_harness.stores import StoreError, store_class
+from session_store_harness.stores.base import SessionMap, UpdateOutcome
+from session_store_harness.worker.heap import METERS, libc
+from session_store_harness.worker.protocol import PROTOCOL_VERSION, WorkerChannel
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m harness.worker")
+    parser = argparse.ArgumentParser(prog="python -m session_store_harness.worker")
     parser.add_argument("--store", required=True)
     parser.add_argument("--path", required=True, type=Path)
     parser.add_argument("--cycles", required=True, type=int)
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         run_cycles(args, channel, meter)
     except StoreError as exc:
         channel.send({"type": "error", "message": str(exc)})
-        return EXIT_STORE_ERROR
+        return WORKER_STORE_ERROR
     channel.send({"type": "done", "cycles": args.cycles})
     return 0
 

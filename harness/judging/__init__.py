@@ -1,0 +1,1 @@
+"""Judging: per-repeat metrics, statistics, comparisons, the gate and its calibration. Pure."""

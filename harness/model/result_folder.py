@@ -1,0 +1,315 @@
+"""A run's result folder, written and loaded by this module only: one model, one format.
+
+Layout: `samples.csv`, `cycles.csv`, `timeline.csv` (raw readings, MB/KB/ms in the column names),
+`worker-N-stderr.txt`, and `meta.json` (everything else), written last so that a folder with a
+`meta.json` has complete CSVs. Loading checks `schema_version`: an older version is upgraded,
+an unknown one refused; a field of the wrong type is a one-line error naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+from typing import Any
+
+from session_store_harness.errors import HarnessError
+from session_store_harness.generating.generator import GenerateSpec
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import (
+    KB,
+    MB,
+    STATUSES,
+    CycleTiming,
+    Run,
+    Sample,
+    StoreInfo,
+    TimelinePoint,
+    WorkerInfo,
+    WorkerRun,
+)
+from session_store_harness.writers.folder import write_text
+
+SCHEMA_VERSION = 2  # 2: peak_rss = max(kernel VmHWM, every reading); 1 had the kernel's only
+META = "meta.json"
+SAMPLE_COLUMNS = ("repeat", "cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb",
+                  "store_kb", "elapsed_ms", "untrimmed_rss_mb")
+CYCLE_COLUMNS = ("repeat", "cycle", "load_ms", "update_ms", "cycle_ms", "wrote", "reused_base")
+TIMELINE_COLUMNS = ("repeat", "time_ms", "rss_mb", "cycle")
+CSV_DECIMALS = 3  # 0.001 MB = 1 KiB: the resolution of /proc's figures
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+def write_run(run: Run, folder: Path) -> Run:
+    """Write `run` into the new `folder`; returns the run with its folder set."""
+    write_text(folder / "samples.csv", samples_csv(run))
+    write_text(folder / "cycles.csv", cycles_csv(run))
+    write_text(folder / "timeline.csv", timeline_csv(run))
+    for index, repeat in enumerate(run.repeats, start=1):
+        if repeat.worker.stderr_tail:
+            write_text(folder / f"worker-{index}-stderr.txt", repeat.worker.stderr_tail)
+    write_text(folder / META, meta_json(run))
+    return _with_folder(run, folder)
+
+
+def samples_csv(run: Run) -> str:
+    return _csv(SAMPLE_COLUMNS, (
+        (repeat, s.cycle, _mb(s.rss_bytes), _mb(s.peak_rss_bytes), _mb(s.heap_bytes),
+         _mb(s.external_bytes), round(s.store_bytes / KB, CSV_DECIMALS),
+         round(s.elapsed_ms, CSV_DECIMALS), _mb(s.untrimmed_rss_bytes))
+        for repeat, worker in _numbered(run) for s in worker.samples))
+
+
+def cycles_csv(run: Run) -> str:
+    return _csv(CYCLE_COLUMNS, (
+        (repeat, c.cycle, round(c.load_ms, CSV_DECIMALS), round(c.update_ms, CSV_DECIMALS),
+         round(c.cycle_ms, CSV_DECIMALS), int(c.wrote), int(c.reused_base))
+        for repeat, worker in _numbered(run) for c in worker.cycles))
+
+
+def timeline_csv(run: Run) -> str:
+    return _csv(TIMELINE_COLUMNS, ((repeat, round(p.time_ms, 1), _mb(p.rss_bytes), p.cycle)
+                                   for repeat, worker in _numbered(run)
+                                   for p in worker.timeline))
+
+
+def meta_json(run: Run) -> str:
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "status": run.status,
+        "complete": run.complete,
+        "error": run.error,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "argv": list(run.argv),
+        "config": run.config.as_dict(),
+        "store": asdict(run.store),
+        "heap_measure": run.heap_measure,
+        "repeats": [_repeat_meta(index, repeat) for index, repeat in _numbered(run)],
+        "environment": run.environment,
+    }
+    return json.dumps(meta, indent=2, default=str) + "\n"
+
+
+def _repeat_meta(index: int, repeat: WorkerRun) -> dict[str, Any]:
+    # Both raw peaks are kept beside the one reports use, so a reader can see which won.
+    return {"repeat": index, "status": repeat.status, "error": repeat.error,
+            "worker": asdict(repeat.worker),
+            "kernel_peak_rss_bytes": repeat.kernel_peak_rss_bytes,
+            "sampled_peak_rss_bytes": repeat.sampled_peak_rss_bytes,
+            "peak_rss_bytes": repeat.peak_rss_bytes,
+            "peak_rss_mb": _mb(repeat.peak_rss_bytes),
+            "samples": len(repeat.samples), "cycles_completed": len(repeat.cycles)}
+
+
+def _numbered(run: Run) -> Iterator[tuple[int, WorkerRun]]:
+    return enumerate(run.repeats, start=1)
+
+
+def _mb(value: int | None) -> float | None:
+    return None if value is None else round(value / MB, CSV_DECIMALS)
+
+
+def _csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# ---- loading ---------------------------------------------------------------------------------
+
+def load_run(folder: Path) -> Run:
+    """Load a result folder into the run model; any missing or malformed piece is one line."""
+    if not folder.is_dir():
+        raise HarnessError(f"{folder}: not a folder")
+    meta_path = folder / META
+    if not meta_path.is_file():
+        raise HarnessError(f"{folder}: not a run folder (no {META})")
+    meta = _upgrade(_read_json(meta_path), meta_path)
+    try:
+        rows = {name: _read_rows(folder / f"{name}.csv", columns) for name, columns in (
+            ("samples", SAMPLE_COLUMNS), ("cycles", CYCLE_COLUMNS),
+            ("timeline", TIMELINE_COLUMNS))}
+        run = _run_from(meta, rows, meta_path)
+    except HarnessError as exc:
+        message = str(exc)
+        raise HarnessError(message if message.startswith(str(folder))
+                           else f"{meta_path}: {message}") from None
+    if not any(r.samples for r in run.repeats):
+        raise HarnessError(f"{folder}: run has no samples")
+    return _with_folder(run, folder)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise HarnessError(f"{path}: not a JSON object")
+    return data
+
+
+def _upgrade(meta: dict[str, Any], path: Path) -> dict[str, Any]:
+    version = meta.get("schema_version")
+    if version == SCHEMA_VERSION:
+        return meta
+    if version == 1:  # same fields; version 2 only adds the derived peaks, computed on load
+        return {**meta, "schema_version": SCHEMA_VERSION}
+    raise HarnessError(f"{path}: schema_version {version!r} is not one this harness reads "
+                       f"(1 or {SCHEMA_VERSION}); was it written by a newer harness?")
+
+
+def _run_from(meta: dict[str, Any], rows: dict[str, list[dict[str, str]]], path: Path) -> Run:
+    config = _config_from(_typed(meta, "config", dict))
+    by_repeat = {kind: _group(rows[kind]) for kind in rows}
+    repeats = []
+    for index, info in enumerate(_typed(meta, "repeats", list), start=1):
+        info = _as(info, dict, f"repeats[{index}]")
+        repeats.append(WorkerRun(
+            worker=_record(WorkerInfo, _typed(info, "worker", dict), "worker"),
+            status=_status(info.get("status")),
+            samples=tuple(_sample(r) for r in by_repeat["samples"].get(index, [])),
+            cycles=tuple(_cycle(r) for r in by_repeat["cycles"].get(index, [])),
+            timeline=tuple(_point(r) for r in by_repeat["timeline"].get(index, [])),
+            kernel_peak_rss_bytes=_optional(info, "kernel_peak_rss_bytes", int),
+            error=_optional(info, "error", str)))
+    run = Run(config=config, environment=_typed(meta, "environment", dict),
+              store=_record(StoreInfo, _typed(meta, "store", dict), "store"),
+              started_at=_typed(meta, "started_at", str),
+              finished_at=_typed(meta, "finished_at", str), repeats=tuple(repeats),
+              argv=tuple(_typed(meta, "argv", list)))
+    _check_recorded_status(meta, run)
+    return run
+
+
+def _check_recorded_status(meta: dict[str, Any], run: Run) -> None:
+    """A hand-edited status or `complete` flag that the repeats contradict is refused."""
+    if meta.get("status") != run.status or meta.get("complete") is not run.complete:
+        raise HarnessError(f"status {meta.get('status')!r} / complete "
+                           f"{meta.get('complete')!r} contradict the repeats ({run.status})")
+
+
+def _config_from(data: dict[str, Any]) -> RunConfig:
+    data = dict(data)
+    known = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise HarnessError(f"config has unknown field(s) {', '.join(unknown)}")
+    env = _as(data.get("env") or {}, dict, "config.env")
+    data["env"] = tuple((str(k), str(v)) for k, v in env.items())
+    generate = data.get("generate")
+    data["generate"] = None if generate is None else _record(
+        GenerateSpec, _as(generate, dict, "config.generate"), "config.generate")
+    store_file = data.get("store_file")
+    data["store_file"] = None if store_file is None else Path(_as(store_file, str,
+                                                                  "config.store_file"))
+    try:
+        return RunConfig(**data)
+    except TypeError as exc:
+        raise HarnessError(f"config: {exc}") from None
+
+
+def _record(kind: type, data: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in fields(kind)}
+    try:
+        return kind(**{k: v for k, v in data.items() if k in known})
+    except TypeError as exc:
+        raise HarnessError(f"{where}: {exc}") from None
+
+
+def _typed(data: dict[str, Any], key: str, kind: type) -> Any:
+    if key not in data:
+        raise HarnessError(f"missing field {key!r}")
+    return _as(data[key], kind, key)
+
+
+def _optional(data: dict[str, Any], key: str, kind: type) -> Any:
+    value = data.get(key)
+    return None if value is None else _as(value, kind, key)
+
+
+def _as(value: Any, kind: type, where: str) -> Any:
+    # bool is an int in Python; a JSON true where a number belongs is still a wrong type
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise HarnessError(f"field {where!r} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def _status(value: Any) -> Any:
+    if value not in STATUSES:
+        raise HarnessError(f"repeat status must be one of {', '.join(STATUSES)}, got {value!r}")
+    return value
+
+
+def _read_rows(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise HarnessError(f"{path}: missing")
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != tuple(columns):
+                raise HarnessError(f"{path}: columns {reader.fieldnames} are not "
+                                   f"{list(columns)}")
+            return list(reader)
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        raise HarnessError(f"{path}: unreadable CSV ({exc})") from None
+
+
+def _group(rows: list[dict[str, str]]) -> dict[int, list[dict[str, str]]]:
+    groups: dict[int, list[dict[str, str]]] = {}
+    for row in rows:
+        groups.setdefault(_int(row, "repeat"), []).append(row)
+    return groups
+
+
+def _sample(row: dict[str, str]) -> Sample:
+    untrimmed = row["untrimmed_rss_mb"]
+    return Sample(cycle=_int(row, "cycle"), elapsed_ms=_float(row, "elapsed_ms"),
+                  rss_bytes=_bytes(row, "rss_mb", MB),
+                  peak_rss_bytes=_bytes(row, "peak_rss_mb", MB),
+                  heap_bytes=_bytes(row, "heap_mb", MB),
+                  external_bytes=_bytes(row, "external_mb", MB),
+                  store_bytes=_bytes(row, "store_kb", KB),
+                  untrimmed_rss_bytes=_bytes(row, "untrimmed_rss_mb", MB) if untrimmed else None)
+
+
+def _cycle(row: dict[str, str]) -> CycleTiming:
+    return CycleTiming(cycle=_int(row, "cycle"), load_ms=_float(row, "load_ms"),
+                       update_ms=_float(row, "update_ms"), wrote=bool(_int(row, "wrote")),
+                       reused_base=bool(_int(row, "reused_base")))
+
+
+def _point(row: dict[str, str]) -> TimelinePoint:
+    return TimelinePoint(time_ms=_float(row, "time_ms"), rss_bytes=_bytes(row, "rss_mb", MB),
+                         cycle=_int(row, "cycle"))
+
+
+def _parsed(row: dict[str, str], column: str, parse: Callable[[str], Any]) -> Any:
+    try:
+        return parse(row[column])
+    except (TypeError, ValueError):
+        raise HarnessError(f"column {column!r} holds {row[column]!r}, not a number") from None
+
+
+def _int(row: dict[str, str], column: str) -> int:
+    return _parsed(row, column, int)
+
+
+def _float(row: dict[str, str], column: str) -> float:
+    return _parsed(row, column, float)
+
+
+def _bytes(row: dict[str, str], column: str, unit: int) -> int:
+    # CSV figures are rounded to 0.001 MB; bytes are restored to that resolution
+    return round(_float(row, column) * unit)
+
+
+def _with_folder(run: Run, folder: Path) -> Run:
+    return replace(run, folder=folder)

@@ -1,0 +1,1 @@
+"""Settings read from the user's files (`[tool.harness.*]` tables), validated whole."""
