@@ -2,7 +2,8 @@
 
 The lock file `<store>.lock` is created exclusively and holds `{pid, createdAt}`. A waiter
 retries with backoff `min(1000, 50 * attempt)` ms for up to 10 s; a lock whose pid is dead or
-that is older than 30 s is stale and taken over (CONTEXT.md, "Lock").
+that is older than 30 s is stale and taken over (docs/store-behaviour.md,
+"Before the fix").
 """
 
 from __future__ import annotations

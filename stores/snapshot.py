@@ -4,7 +4,8 @@ A store larger than `OPENCLAW_SESSION_OBJECT_CACHE_MAX_BYTES` (default 1,000,000
 fall back to it; 0 disables the cache) is neither served from nor put into the object cache,
 its text is not retained, and a one-time warning per path says so. `update(..., base_store=s)`
 reuses `s` instead of parsing again only when the file's bytes under the lock still hash to the
-bytes `s` was parsed from (CONTEXT.md, "The fix measured").
+bytes `s` was parsed from (docs/store-behaviour.md, "The fix"; how this differs from the
+real store: "How this repository models it").
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Load serves a deep copy from an object cache validated by mtime, size and a TTL; a miss reads
 and parses the file, keeps its raw text (unbounded), caches a deep copy and returns another.
-Update ignores the cache: it re-reads and re-parses under the lock (CONTEXT.md).
+Update ignores the cache: it re-reads and re-parses under the lock (docs/store-behaviour.md,
+"Before the fix").
 """
 
 from __future__ import annotations

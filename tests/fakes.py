@@ -1,35 +1,54 @@
-"""Runs with known figures, built in memory, for the pure judges and writers."""
+"""Runs with known figures, built in memory as the run model, for the pure judges and writers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from session_store_harness.model.result_folder import RunData
+from session_store_harness.generating.generator import GenerateSpec
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import (
+    MB,
+    CycleTiming,
+    Run,
+    Sample,
+    StoreInfo,
+    TimelinePoint,
+    WorkerInfo,
+    WorkerRun,
+)
 
 
 def fake_run(name: str, rss: list[float], cycle_ms: float, peak: float,
              heap_measure: str = "allocator", sha: str = "abc", status: str = "complete",
-             repeats: int = 1, jitter: float = 0.0) -> RunData:
-    """A run whose figures are known: repeat r adds r * jitter to every RSS and time."""
+             repeats: int = 1, jitter: float = 0.0, runtime: str = "python",
+             started_at: str = "2026-11-27T05:00:00+00:00") -> Run:
+    """A run whose figures are known: repeat r adds (r - 1) * jitter to every RSS, time and
+    kernel peak; samples every 10 cycles from cycle 0."""
     cycles = list(range(0, 10 * len(rss), 10))
-    samples, per_cycle = [], []
+    workers = []
     for r in range(1, repeats + 1):
         shift = (r - 1) * jitter
-        samples.append(pd.DataFrame({
-            "repeat": r, "cycle": cycles, "rss_mb": [v + shift for v in rss],
-            "peak_rss_mb": rss, "heap_mb": 10.0, "external_mb": 1.0, "store_kb": 7600.0,
-            "elapsed_ms": [c * cycle_ms for c in cycles]}))
-        per_cycle.append(pd.DataFrame({
-            "repeat": r, "cycle": range(1, cycles[-1] + 1), "load_ms": cycle_ms / 2,
-            "update_ms": cycle_ms / 2, "cycle_ms": cycle_ms + shift, "wrote": 1,
-            "reused_base": 0}))
-    meta = {"status": status, "complete": status == "complete", "error": None,
-            "config": {"label": name, "store": name}, "heap_measure": heap_measure,
-            "repeats": [{"repeat": r, "kernel_peak_rss_mb": peak + (r - 1) * jitter}
-                        for r in range(1, repeats + 1)],
-            "store": {"sha256": sha, "size_bytes": 1}, "environment": {}}
-    return RunData(Path(name), meta, pd.concat(samples), pd.concat(per_cycle),
-                   pd.DataFrame({"repeat": [1], "time_ms": [0.0], "rss_mb": [rss[0]],
-                                 "cycle": [0]}))
+        samples = tuple(Sample(cycle=c, elapsed_ms=c * cycle_ms, rss_bytes=_b(v + shift),
+                               peak_rss_bytes=_b(v + shift), heap_bytes=_b(10.0),
+                               external_bytes=_b(1.0), store_bytes=7600 * 1024)
+                        for c, v in zip(cycles, rss, strict=True))
+        timings = tuple(CycleTiming(c, (cycle_ms + shift) / 2, (cycle_ms + shift) / 2, True,
+                                    False) for c in range(1, cycles[-1] + 1))
+        failed = status != "complete" and r == repeats
+        workers.append(WorkerRun(
+            worker=WorkerInfo(pid=1000 + r, runtime=runtime, heap_measure=heap_measure,
+                              exit_code=1 if failed else 0),
+            status=status if failed else "complete", samples=samples, cycles=timings,
+            timeline=(TimelinePoint(0.0, _b(rss[0] + shift), 0),),
+            kernel_peak_rss_bytes=_b(peak + shift), error="boom" if failed else None))
+    config = RunConfig(store="snapshot", cycles=cycles[-1], sample_every=10, runtime=runtime,
+                       repeat=repeats, label=name,
+                       heap="tracemalloc" if heap_measure == "tracemalloc" else "allocator",
+                       generate=GenerateSpec("realistic", 1, target_kb=7600))
+    return Run(config=config, environment={}, store=StoreInfo("generated", 1, sha),
+               started_at=started_at, finished_at=started_at, repeats=tuple(workers),
+               folder=Path(name))
+
+
+def _b(mb: float) -> int:
+    return round(mb * MB)

@@ -10,13 +10,15 @@ import click
 
 from session_store_harness.commands.options import store_shape_options
 from session_store_harness.errors import EXIT_FAILED, HarnessError
-from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.generating.generator import generate
 from session_store_harness.measuring.processes import python_module
+from session_store_harness.model.config import store_spec
 from session_store_harness.stores import STORES
 
 
 @click.command()
-@click.option("--store", type=click.Choice(sorted(STORES)), required=True)
+@click.option("--store", type=click.Choice(sorted(STORES)), required=True,
+              help="Store implementation to time.")
 @store_shape_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="pyperf JSON file to write (must not exist).")
@@ -26,8 +28,7 @@ def bench(store: str, profile: str, target_kb: int | None, entries: int | None, 
     """Time single store operations with pyperf; read the file with `pyperf compare_to`."""
     if output.exists():
         raise HarnessError(f"{output}: already exists; results are never overwritten")
-    spec = GenerateSpec(profile=profile, seed=seed, entries=entries,
-                        target_kb=1000 if target_kb is None and entries is None else target_kb)
+    spec = store_spec("bench", profile, seed, target_kb, entries)
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
         store_file = Path(scratch) / "sessions.json"
         generate(spec, store_file)

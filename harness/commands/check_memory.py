@@ -25,9 +25,13 @@ from session_store_harness.settings.memory_cases import (
               help="Runs per case; the verdict uses their median.")
 @click.option("--name", help="Case name in the output (default: the command).")
 @click.option("--config", type=click.Path(path_type=Path),
-              help="TOML with [[tool.harness.check-memory.cases]] (used when no command).")
-@click.option("--interval-ms", type=float, default=10.0, show_default=True)
-@click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True)
+              help="TOML with [[tool.harness.check-memory.cases]] (used when no command). "
+                   "A case's command is a list of arguments, or a string split like a shell "
+                   "line (shlex.split; no shell runs).")
+@click.option("--interval-ms", type=float, default=10.0, show_default=True,
+              help="How often the process tree's RSS is read.")
+@click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True,
+              help="Seconds before the command's whole process group is killed.")
 @click.option("--keep-home", is_flag=True, help="Run with the real HOME, not a throwaway one.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Path | None,
@@ -36,21 +40,30 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
     """Run a command (no shell) and fail when its peak RSS is over the limit.
 
     Example: harness check-memory --limit-mb 400 --runs 3 --name status-json -- mycli status
+
+    With --config, every case is checked (keys, types, limit overrides) before any runs; a
+    case's command may be a string, split like a shell line by shlex.split, never by a shell.
+    HARNESS_MEMORY_LIMIT_MB_<NAME>, then HARNESS_MEMORY_LIMIT_MB, override a case's limit.
     """
-    if command:
-        if limit_mb is None:
-            raise HarnessError("--limit-mb is required with a command")
-        cases = [MemoryCase(name or Path(command[0]).name, command, limit_mb, runs,
-                            throwaway_home=not keep_home)]
-    elif config is not None:
-        cases = cases_from_config(config)
-    else:
-        raise HarnessError("give a command after --, or --config with memory cases")
-    failed = [case.name for case in map(with_env_override, cases)
-              if not _check(case, interval_ms, timeout_s)]
+    cases = _cases(limit_mb, runs, name, config, keep_home, command)
+    # every limit override is read, and refused, before the first command starts
+    cases = [with_env_override(case) for case in cases]
+    failed = [case.name for case in cases if not _check(case, interval_ms, timeout_s)]
     if failed:
         click.echo(f"[memory] over the limit or failed: {', '.join(failed)}", err=True)
         sys.exit(1)
+
+
+def _cases(limit_mb: float | None, runs: int, name: str | None, config: Path | None,
+           keep_home: bool, command: tuple[str, ...]) -> list[MemoryCase]:
+    if command:
+        if limit_mb is None:
+            raise HarnessError("--limit-mb is required with a command")
+        return [MemoryCase(name or Path(command[0]).name, command, limit_mb, runs,
+                           throwaway_home=not keep_home)]
+    if config is not None:
+        return cases_from_config(config)
+    raise HarnessError("give a command after --, or --config with memory cases")
 
 
 def _check(case: MemoryCase, interval_ms: float, timeout_s: float) -> bool:

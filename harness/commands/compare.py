@@ -1,10 +1,20 @@
-"""`harness compare`: before/after plots and a Markdown report."""
+"""`harness compare`: before/after plots and a Markdown report.
+
+Compare describes; the gate judges. Runs whose setups differ are still compared (exit 0), with
+the differences said first, on stderr and at the top of report.md.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from session_store_harness.judging.compare import Comparison
+
+NOT_COMPARABLE_PREFIX = "not comparable:"
 
 
 @click.command()
@@ -23,6 +33,7 @@ def compare(before: Path, after: Path, output: Path) -> None:
     from session_store_harness.writers.report import comparison_report, deltas_table
 
     comparison = compare_runs(load_run(before), load_run(after))
+    _warn(comparison, mismatches=True)
     plots = comparison_plots(comparison)
     folder = create_folder(output)
     for name, png in plots.items():
@@ -30,6 +41,17 @@ def compare(before: Path, after: Path, output: Path) -> None:
     write_text(folder / "comparison.json", comparison_json(comparison))
     write_text(folder / "report.md", comparison_report(comparison, plots))
     click.echo(deltas_table(comparison.metrics))
-    for warning in comparison.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    _warn(comparison, mismatches=False)
     click.echo(f"report: {folder / 'report.md'}")
+
+
+def _warn(comparison: Comparison, mismatches: bool) -> None:
+    """The not-comparable warnings (with what `harness gate` needs to accept them), or the
+    other caveats."""
+    for warning in comparison.warnings:
+        if warning.startswith(NOT_COMPARABLE_PREFIX) == mismatches:
+            click.echo(f"warning: {warning}", err=True)
+    if mismatches and comparison.mismatches:
+        keys = ",".join(m.key for m in comparison.mismatches)
+        click.echo(f"warning: harness gate refuses these runs unless told the difference is "
+                   f"intended (--allow-different {keys})", err=True)

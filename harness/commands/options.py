@@ -7,6 +7,7 @@ from collections.abc import Callable
 import click
 
 from session_store_harness.generating.profiles import PROFILES
+from session_store_harness.model.config import DEFAULT_TARGET_KB
 from session_store_harness.worker.heap import METERS
 
 
@@ -14,7 +15,9 @@ def store_shape_options(command: Callable) -> Callable:
     for option in reversed((
         click.option("--profile", type=click.Choice(sorted(PROFILES)), default="realistic",
                      show_default=True, help="Entry shape (see README)."),
-        click.option("--target-kb", type=int, help="Store size in KiB (1 KB = 1024 bytes)."),
+        click.option("--target-kb", type=int,
+                     help="Store size in KiB (1 KB = 1024 bytes); default by command: "
+                     + ", ".join(f"{k} {v}" for k, v in DEFAULT_TARGET_KB.items()) + "."),
         click.option("--entries", type=int, help="Number of entries instead of a size."),
         click.option("--seed", type=int, default=1, show_default=True,
                      help="Same seed and arguments give a byte-identical file."),
@@ -26,7 +29,8 @@ def store_shape_options(command: Callable) -> Callable:
 def measurement_options(command: Callable) -> Callable:
     """How a store is measured: cycles, sampling, repeats, heap measure, limits, environment."""
     for option in reversed((
-        click.option("--cycles", type=int, default=50, show_default=True),
+        click.option("--cycles", type=int, default=50, show_default=True,
+                     help="Load + update cycles per repeat (the fix's figures used 50)."),
         click.option("--sample-every", type=int, default=10, show_default=True,
                      help="Take a sample row every N cycles (and after the last)."),
         click.option("--repeat", type=int, default=5, show_default=True,

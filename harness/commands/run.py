@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,42 +12,14 @@ from tqdm import tqdm
 
 from session_store_harness.commands.options import measurement_options, store_shape_options
 from session_store_harness.errors import EXIT_FAILED, HarnessError
-from session_store_harness.generating.generator import GenerateSpec
 from session_store_harness.measuring.measure import measure
-from session_store_harness.model.config import RunConfig
+from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
 from session_store_harness.stores import STORES
 from session_store_harness.writers.console import run_report
 from session_store_harness.writers.folder import create_folder, new_result_folder
 
 STDERR_LINES_SHOWN = 5
-
-
-def _env_pairs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for value in values:
-        name, sep, setting = value.partition("=")
-        if not sep or not name:
-            raise HarnessError(f"--env takes NAME=VALUE, got {value!r}")
-        pairs.append((name, setting))
-    return tuple(pairs)
-
-
-def build_config(store: str, store_file: Path | None, profile: str, target_kb: int | None,
-                 entries: int | None, seed: int, **options) -> RunConfig:
-    """The run's frozen configuration from the command line's values."""
-    if store_file is not None and (target_kb is not None or entries is not None):
-        raise HarnessError("--store-file measures an existing store: drop --target-kb/--entries")
-    spec = None
-    if store_file is None:
-        spec = GenerateSpec(profile=profile, seed=seed,
-                            target_kb=7600 if target_kb is None and entries is None else target_kb,
-                            entries=entries)
-    label = options.pop("label") or store + ("-reuse" if options["reuse_loaded_store"] else "")
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", label):
-        raise HarnessError(f"--label may hold only letters, digits, '.', '_' and '-': {label!r}")
-    return RunConfig(store=store, label=label, env=_env_pairs(options.pop("env")),
-                     generate=spec, store_file=store_file, **options)
 
 
 @contextlib.contextmanager
@@ -75,14 +46,14 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
 @measurement_options
 @click.option("--label", default="", help="Result folder suffix (default: store name).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
-              show_default=True)
+              show_default=True, help="Folder under which a new <timestamp>-<label> is made.")
 @click.option("--run-dir", type=click.Path(path_type=Path),
               help="Exact result folder to create (must not exist).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
 def run(results_dir: Path, run_dir: Path | None, progress: bool | None, **values) -> None:
     """Run load/update cycles on a store in a measured worker; write CSVs and meta.json."""
-    config = build_config(**values)
+    config = run_config(**values)
     folder = create_folder(run_dir) if run_dir else new_result_folder(results_dir, config.label)
     with _progress(config, progress) as on_cycle:
         result = measure(config, folder, tuple(sys.argv), on_cycle)

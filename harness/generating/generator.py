@@ -55,12 +55,7 @@ class Generated:
 
 def generate(spec: GenerateSpec, out: Path, force: bool = False) -> Generated:
     """Write the store to `out` (mode 0600); an existing file is kept unless `force`."""
-    if out.exists() and not force:
-        raise HarnessError(f"{out}: already exists; pass --force to replace it")
-    if out.is_dir():
-        raise HarnessError(f"{out}: is a directory")
-    if not out.parent.is_dir():
-        raise HarnessError(f"{out.parent}: folder does not exist")
+    _check_output(out, force)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -70,10 +65,27 @@ def generate(spec: GenerateSpec, out: Path, force: bool = False) -> Generated:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             entries = _write_members(handle, _members(spec))
         os.replace(tmp, out)
+    except OSError as exc:  # a full disk or a folder gone mid-write: one line, not a traceback
+        tmp.unlink(missing_ok=True)
+        raise HarnessError(f"{out}: cannot write the store ({exc.strerror or exc})") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return Generated(out, out.stat().st_size, entries)
+
+
+def _check_output(out: Path, force: bool) -> None:
+    if "\0" in str(out):  # os.open would raise ValueError, not OSError
+        raise HarnessError(f"{out!r}: a file name cannot hold a NUL byte")
+    try:
+        if out.exists() and not force:
+            raise HarnessError(f"{out}: already exists; pass --force to replace it")
+        if out.is_dir():
+            raise HarnessError(f"{out}: is a directory")
+        if not out.parent.is_dir():
+            raise HarnessError(f"{out.parent}: folder does not exist")
+    except OSError as exc:  # stat fails on a name too long or a folder we may not search
+        raise HarnessError(f"{out}: cannot check the output path ({exc.strerror})") from None
 
 
 def _write_members(handle: IO[str], members: Iterator[str]) -> int:
@@ -113,19 +125,28 @@ def _by_size(profile, target_bytes: int) -> Iterator[str]:
         raise HarnessError(f"--target-kb is too small for profile {profile.name!r}: the "
                            f"smallest store it makes is {-(-(FRAME_BYTES + reserve) // KB)} KB")
     written = FRAME_BYTES
+    # The reserve is read after each build: the pr filler's floor grows with the entry index.
     for group in profile.groups():
         lines = [entry_line(key, entry) for key, entry in group]
         cost = sum(len(line.encode("utf-8")) + 2 for line in lines)
-        if written + cost + reserve > target_bytes:
+        if written + cost + profile.min_filler_bytes > target_bytes:
             break
         yield from lines
         written += cost
     while True:
         key, entry = profile.single()
         cost = entry_cost(key, entry)
-        if written + cost + reserve > target_bytes:
+        if written + cost + profile.min_filler_bytes > target_bytes:
             break
         yield entry_line(key, entry)
         written += cost
+    yield _filler_line(profile, target_bytes - written)
+
+
+def _filler_line(profile, cost_bytes: int) -> str:
     # The separator of the last member is the closing "\n}" rather than ",\n", costing the same.
-    yield entry_line(*profile.filler(target_bytes - written))
+    line = entry_line(*profile.filler(cost_bytes))
+    if len(line.encode("utf-8")) + 2 != cost_bytes:  # never hand back a file off its target
+        raise HarnessError(f"internal error: the {profile.name!r} filler missed {cost_bytes} "
+                           "bytes; please report the seed and size")
+    return line

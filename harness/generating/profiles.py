@@ -1,10 +1,11 @@
 """Entry shapes for the generator: what a session entry looks like in each profile.
 
-`realistic` follows the gateway's entries (CONTEXT.md, "The file"): routing fields, token
-counters, and the two blobs copied into every entry, `skillsSnapshot` and `systemPromptReport`.
-`pr` is the fix's own stress shape: `session:<i>` with a `displayName` padded by 2,048 `x`.
-Every profile can also build one entry whose serialized line has an exact byte cost, which is
-how the generator lands on its target size.
+`realistic` follows the gateway's entries (docs/store-behaviour.md, "The file"): routing
+fields, token counters, and the two blobs copied into every entry, `skillsSnapshot` and
+`systemPromptReport`. `pr` is the fix's own stress shape (docs/store-behaviour.md, "The fix's
+stress shape"): `session:<i>` with a `displayName` padded by 2,048 `x`. Every profile can also
+build one entry whose serialized line has an exact byte cost, any cost from its
+`min_filler_bytes` up, which is how the generator lands on its target size.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from session_store_harness.errors import HarnessError
 
 Entry = dict[str, Any]
 Group = list[tuple[str, Entry]]
@@ -66,7 +69,14 @@ class PrProfile:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.index = 0
-        self.min_filler_bytes = entry_cost("session:0", self._entry(0, 0)) + 16
+        self.bare_bytes = entry_cost("session:0", self._entry(0, 0))
+
+    @property
+    def min_filler_bytes(self) -> int:
+        """The smallest filler at the next index: its digits are written three times (key,
+        `label`, `displayName`), so a bare entry grows 3 bytes a digit. The 16 bytes of slack
+        cover indexes up to six digits, which keeps stores under about 2 GB as they were."""
+        return self.bare_bytes + max(16, 3 * (len(str(self.index)) - 1))
 
     def _entry(self, index: int, padding: int) -> Entry:
         return {"sessionId": _uuid(self.rng), "updatedAt": EPOCH_MS + index * 1000,
@@ -98,7 +108,7 @@ class RealisticProfile:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.skill_blocks = [self._skill_block(name) for name in SKILLS]
-        self.min_filler_bytes = self._sized_cost_floor()
+        self.min_filler_bytes = max(self._sized_cost_floor(), self._sized_cost_ceiling())
 
     # -- groups of keys, in the order the gateway would have added them
     def groups(self) -> Iterator[Group]:
@@ -193,12 +203,30 @@ class RealisticProfile:
 
     def _sized(self, key: str, cost_bytes: int, chat_type: str, channel: str,
                peer: str) -> Entry:
-        """A full entry whose member costs exactly `cost_bytes` bytes in the file."""
+        """A full entry whose member costs exactly `cost_bytes` bytes in the file.
+
+        The prompt's length is written twice, as the prompt and as `promptChars`, so where that
+        count gains a digit (9 to 10, 99 to 100, ...) the entry grows by two bytes and one cost
+        is out of the prompt's reach. Flipping `abortedLastRun` (`true` is a byte shorter than
+        `false`) moves the rest of the entry by one byte, which brings that cost back in reach.
+        """
+        shape = (chat_type, channel, peer)
         state = self.rng.getstate()
+        for flipped in (False, True):  # unflipped first: entries that fit stay as they were
+            entry = self._fit(key, cost_bytes, shape, state, flipped)
+            if entry is not None:
+                return entry
+        raise HarnessError(f"internal error: cannot size a {self.name!r} entry to "
+                           f"{cost_bytes} bytes; please report the seed and size")
+
+    def _fit(self, key: str, cost_bytes: int, shape: tuple[str, str, str],
+             state: tuple[Any, ...], flipped: bool) -> Entry | None:
         prompt_chars, extra_tools = 0, 0
         for _ in range(8):  # converges in two or three rounds; counters change digit counts
             self.rng.setstate(state)
-            entry = self._full(chat_type, channel, peer, prompt_chars, extra_tools)
+            entry = self._full(*shape, prompt_chars, extra_tools)
+            if flipped:
+                entry["abortedLastRun"] = not entry["abortedLastRun"]
             missing = cost_bytes - entry_cost(key, entry)
             if missing == 0:
                 return entry
@@ -206,14 +234,29 @@ class RealisticProfile:
             if prompt_chars > PROMPT_CAP_CHARS:  # past the cap, bytes go to tool entries
                 extra_tools += 1 + (prompt_chars - PROMPT_CAP_CHARS) // 90
                 prompt_chars = PROMPT_CAP_CHARS
-        raise ValueError(f"cannot size an entry to {cost_bytes} bytes")
+        return None
 
     def _sized_cost_floor(self) -> int:
+        """The filler's reserve as first written: one measured entry plus 102 bytes of slack."""
         state = self.rng.getstate()
         floor = entry_cost("agent:main:telegram:direct:" + "9" * 13,
                            self._full("direct", "telegram", "9" * 13, 0, 0))
         self.rng.setstate(state)
         return floor + len(PROMPT_OPEN) + len(PROMPT_CLOSE) + 64
+
+    def _sized_cost_ceiling(self) -> int:
+        """The widest entry the filler can start from, with an empty prompt and no extra tools.
+
+        The floor above measures random draws, so an entry of wider draws could in principle
+        exceed it; this bound holds for every draw. It sits below the floor for every seed
+        tried, so taking the larger of the two leaves existing stores byte-identical.
+        """
+        rng, self.rng = self.rng, _WidestDraws(0)
+        try:
+            return entry_cost("agent:main:telegram:direct:" + "9" * 13,
+                              self._full("direct", "telegram", "9" * 13, 0, 0))
+        finally:
+            self.rng = rng
 
     def _skill_block(self, name: str) -> str:
         description = " ".join(self.rng.choices(WORDS, k=self.rng.randint(20, 60)))
@@ -262,6 +305,20 @@ class RealisticProfile:
                                    "schemaChars": rng.randint(100, 3_000),
                                    "propertiesCount": rng.randint(0, 12)} for name in tools]},
         }
+
+
+class _WidestDraws(random.Random):
+    """Draws that print widest: the top of every range, the longest choice, and no aborted
+    run (`false` is longer than `true`). Lengths of the uuids it makes do not vary."""
+
+    def randint(self, a: int, b: int) -> int:
+        return b
+
+    def random(self) -> float:
+        return 0.5
+
+    def choice(self, seq: Sequence[Any]) -> Any:
+        return max(seq, key=len)
 
 
 PROFILES = {profile.name: profile for profile in (RealisticProfile, PrProfile)}

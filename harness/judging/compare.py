@@ -1,18 +1,66 @@
-"""Before/after differences of two runs, with significance, and the caveats beside them. Pure."""
+"""Before/after differences of two runs, whether the two runs can be compared at all, and the
+caveats beside them. Pure: runs in, a `Comparison` out.
+
+Two runs are comparable when they ran the same workload the same way: the same store bytes,
+profile, cycles, warm-up, keys touched, trimming, heap measure and runtime. What differs between
+them is meant to be the code under test (store, reuse); anything else is a `Mismatch`, which the
+gate refuses to judge unless the user names it as intended (`--allow-different`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from session_store_harness.judging.metrics import (
     METRICS,
     TIME_METRICS,
     Metric,
-    repeat_metrics,
     values_of,
 )
 from session_store_harness.judging.stats import Difference, difference
-from session_store_harness.model.result_folder import RunData
+from session_store_harness.model.run import Run
+
+MIN_REPEATS = 4  # Mann-Whitney U: with 3 a side the smallest two-sided p is 0.1
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way the two runs' setups differ: `key` is what `--allow-different` names."""
+
+    key: str
+    before: str
+    after: str
+
+    def describe(self) -> str:
+        return f"{ASPECTS[self.key][0]} differs ({self.before} vs {self.after})"
+
+
+def _workload(run: Run) -> str:
+    spec = run.config.generate
+    return "file" if spec is None else spec.profile
+
+
+ASPECTS: dict[str, tuple[str, Callable[[Run], object]]] = {
+    "store-file": ("the store file (SHA-256)", lambda run: run.store.sha256[:12]),
+    "profile": ("the store profile", _workload),
+    "runtime": ("the runtime", lambda run: run.config.runtime),
+    "heap": ("the heap measure", lambda run: run.heap_measure),
+    "cycles": ("the cycle count", lambda run: run.last_cycle),
+    "warmup": ("the warm-up cycles", lambda run: run.config.warmup_cycles),
+    "touch-keys": ("the keys touched per cycle", lambda run: run.config.touch_keys),
+    "trim": ("trimming before samples (--trim)", lambda run: run.config.trim),
+}
+
+
+def mismatches(before: Run, after: Run) -> tuple[Mismatch, ...]:
+    """Every aspect of the setup that differs between the runs."""
+    found = []
+    for key, (_label, read) in ASPECTS.items():
+        old, new = read(before), read(after)
+        if old != new:
+            found.append(Mismatch(key, str(old), str(new)))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -25,63 +73,67 @@ class MetricComparison:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Two runs side by side."""
+    """Two runs side by side: the setup differences first, then the figures."""
 
-    before: RunData
-    after: RunData
+    before: Run
+    after: Run
     metrics: tuple[MetricComparison, ...]
+    mismatches: tuple[Mismatch, ...]
     warnings: tuple[str, ...]
 
     def get(self, name: str) -> MetricComparison | None:
         return next((m for m in self.metrics if m.metric.name == name), None)
 
+    @property
+    def too_few_repeats(self) -> bool:
+        return min(len(self.before.measured), len(self.after.measured)) < MIN_REPEATS
 
-def heap_measure(run: RunData) -> str | None:
-    return run.meta.get("heap_measure")
+    def unintended(self, allowed: Iterable[str] = ()) -> tuple[Mismatch, ...]:
+        allowed = set(allowed)
+        return tuple(m for m in self.mismatches if m.key not in allowed)
 
 
-def comparable_metrics(before: RunData, after: RunData) -> tuple[Metric, ...]:
+def comparable_metrics(before: Run, after: Run) -> tuple[Metric, ...]:
     """Timings of traced and untraced runs are never compared: tracing slows runs 3-8x."""
-    if heap_measure(before) == heap_measure(after):
+    if before.heap_measure == after.heap_measure:
         return METRICS
     return tuple(m for m in METRICS if m.name not in TIME_METRICS and m.name != "heap_last_mb")
 
 
-def compare_runs(before: RunData, after: RunData) -> Comparison:
+def compare_runs(before: Run, after: Run) -> Comparison:
     rows = []
-    old_table, new_table = repeat_metrics(before), repeat_metrics(after)
     for metric in comparable_metrics(before, after):
-        old, new = values_of(old_table, metric.name), values_of(new_table, metric.name)
+        old, new = values_of(before, metric.name), values_of(after, metric.name)
         if old and new:
-            rows.append(MetricComparison(metric, difference(old, new)))
-    return Comparison(before, after, tuple(rows), tuple(_caveats(before, after, rows)))
+            rows.append(MetricComparison(metric, difference(old, new, metric.floor)))
+    found = mismatches(before, after)
+    return Comparison(before, after, tuple(rows), found,
+                      tuple(_caveats(before, after, rows, found)))
 
 
-def _caveats(before: RunData, after: RunData, rows: list[MetricComparison]) -> list[str]:
-    warnings = []
+def _caveats(before: Run, after: Run, rows: list[MetricComparison],
+             found: tuple[Mismatch, ...]) -> list[str]:
+    warnings = [f"not comparable: {m.describe()}" for m in found]
+    if _measured_apart(before, after):
+        warnings.append("the runs were measured apart, one after the other: drift on the "
+                        "machine between them is not covered by any interval")
     for run in (before, after):
         if not run.complete:
-            warnings.append(f"{run.name} is incomplete ({run.meta.get('status')}: "
-                            f"{run.meta.get('error')}); its figures stop early")
-    if heap_measure(before) != heap_measure(after):
-        warnings.append(f"heap measured differently ({heap_measure(before)} vs "
-                        f"{heap_measure(after)}): heap and times are left out, since tracing "
-                        "slows a run several times")
-    trimmed = [bool(run.meta.get("config", {}).get("trim")) for run in (before, after)]
-    if trimmed[0] != trimmed[1]:
-        warnings.append("only one run trimmed memory (--trim) before each sample: its RSS "
-                        "is lower for that reason alone; compare untrimmed_rss_mb")
-    if before.meta.get("store", {}).get("sha256") != after.meta.get("store", {}).get("sha256"):
-        warnings.append("the two runs measured different store files (SHA-256 differs)")
-    if before.last_cycle != after.last_cycle:
-        warnings.append(f"the runs end at different cycles ({before.last_cycle} vs "
-                        f"{after.last_cycle})")
-    for run in (before, after):
-        if run.repeats < 4:
-            warnings.append(f"{run.name} has {run.repeats} repeat(s): at least 4 a side are "
-                            "needed for any change to be significant (use --repeat 5)")
+            warnings.append(f"{run.name} is incomplete ({run.status}: {run.error}); its "
+                            "figures stop early")
+        if len(run.measured) < MIN_REPEATS:
+            warnings.append(f"{run.name} has {len(run.measured)} repeat(s): at least "
+                            f"{MIN_REPEATS} a side are needed for any change to be significant "
+                            "(use --repeat 5)")
+    if before.heap_measure != after.heap_measure:
+        warnings.append("heap and times are left out: tracing slows a run several times")
     noisy = [row.metric.label for row in rows if row.difference.noisy]
     if noisy:
         warnings.append("noisy: the spread between repeats is larger than the change for "
                         + ", ".join(noisy))
     return warnings
+
+
+def _measured_apart(before: Run, after: Run) -> bool:
+    """True unless one run started before the other finished (ISO 8601 times compare as text)."""
+    return before.finished_at <= after.started_at or after.finished_at <= before.started_at

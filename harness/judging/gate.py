@@ -3,24 +3,38 @@
 A regression fails the gate only when it is both significant (Mann-Whitney U, p < 0.05) and
 larger than the threshold; a change over the threshold that is not significant is
 `inconclusive` (rerun with more repeats), so a noisy runner does not fail pull requests at random.
+The gate never passes what it did not measure: runs that are not comparable are refused (exit 2)
+unless the difference is named as intended, and too few repeats make every regression check
+inconclusive (exit 3).
 """
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-import pandas as pd
-
-from session_store_harness.errors import HarnessError
-from session_store_harness.judging.compare import MetricComparison, compare_runs
-from session_store_harness.judging.metrics import BY_NAME, repeat_metrics, values_of
-from session_store_harness.model.result_folder import RunData
+from session_store_harness.errors import (
+    EXIT_FAILED,
+    EXIT_INCONCLUSIVE,
+    EXIT_OK,
+    HarnessError,
+)
+from session_store_harness.judging.catalog import BY_NAME, DEFAULT_REGRESSION_METRICS
+from session_store_harness.judging.compare import (
+    ASPECTS,
+    MIN_REPEATS,
+    Comparison,
+    MetricComparison,
+    compare_runs,
+)
+from session_store_harness.judging.metrics import values_of
+from session_store_harness.model.run import Run
 
 Outcome = Literal["pass", "fail", "inconclusive"]
-EXIT_CODES: dict[Outcome, int] = {"pass": 0, "fail": 1, "inconclusive": 3}
-DEFAULT_REGRESSION_METRICS = ("rss_last_mb", "kernel_peak_rss_mb", "cycle_ms_median")
+EXIT_CODES: dict[Outcome, int] = {"pass": EXIT_OK, "fail": EXIT_FAILED,
+                                  "inconclusive": EXIT_INCONCLUSIVE}
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class GateLimits:
     max_growth_mb_per_cycle: float | None = None
     max_regression: float | None = None  # a fraction: 0.10 for 10%
     metrics: tuple[str, ...] = DEFAULT_REGRESSION_METRICS
+    allow_different: tuple[str, ...] = ()  # setup differences the user means to compare
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in BY_NAME]
@@ -40,23 +55,30 @@ class GateLimits:
         if self.max_regression is not None and not 0 <= self.max_regression < 10:
             raise HarnessError(f"max-regression must be a fraction such as 10%, got "
                                f"{self.max_regression}")
+        odd = [key for key in self.allow_different if key not in ASPECTS]
+        if odd:
+            raise HarnessError(f"--allow-different takes {', '.join(ASPECTS)}; got "
+                               f"{', '.join(odd)}")
 
 
 @dataclass(frozen=True)
 class Check:
-    """One check's figure, limit and outcome."""
+    """One check's figures, limit and outcome. `id` is stable across versions, for scripts."""
 
+    id: str
     name: str
     value: float | None
     limit: float | None
     unit: str
     outcome: Outcome
     detail: str = ""
+    comparison: MetricComparison | None = None  # for regression checks
 
 
 @dataclass(frozen=True)
 class GateResult:
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()  # caveats that did not change the outcome
 
     @property
     def outcome(self) -> Outcome:
@@ -69,57 +91,93 @@ class GateResult:
         return EXIT_CODES[self.outcome]
 
 
-def evaluate(candidate: RunData, limits: GateLimits, baseline: RunData | None = None,
-             ) -> GateResult:
+def evaluate(candidate: Run, limits: GateLimits, baseline: Run | None = None) -> GateResult:
     """Judge a candidate run against limits and, if given, a baseline run."""
-    if not candidate.complete:
-        raise HarnessError(f"{candidate.folder}: candidate run is incomplete; rerun it")
+    _require_complete(candidate, "candidate")
     checks: list[Check] = []
-    table = repeat_metrics(candidate)
-    for metric, limit in (("kernel_peak_rss_mb", limits.max_peak_rss_mb),
+    for metric, limit in (("peak_rss_mb", limits.max_peak_rss_mb),
                           ("growth_mb_per_cycle", limits.max_growth_mb_per_cycle)):
         if limit is not None:
-            checks.append(_ceiling(candidate, table, metric, limit))
+            checks.append(_ceiling(candidate, metric, limit))
+    notes: tuple[str, ...] = ()
     if limits.max_regression is not None:
         if baseline is None:
             raise HarnessError("--max-regression needs --baseline")
-        if not baseline.complete:
-            raise HarnessError(f"{baseline.folder}: baseline run is incomplete; rerun it")
-        comparison = compare_runs(baseline, candidate)
-        missing = [m for m in limits.metrics if comparison.get(m) is None]
-        if missing:
-            raise HarnessError(f"cannot compare {', '.join(missing)}: no figures in one run, or "
-                               "the runs measured heap differently (tracing changes timings)")
-        checks += [_regression(comparison.get(m), limits.max_regression)
-                   for m in limits.metrics]
+        _require_complete(baseline, "baseline")
+        comparison = comparable(baseline, candidate, limits.allow_different)
+        checks += _regressions(comparison, limits)
+        notes = tuple(w for w in comparison.warnings if not w.startswith("not comparable"))
     if not checks:
         raise HarnessError("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or "
                            "--max-regression (or [tool.harness.gate] in pyproject.toml)")
-    return GateResult(tuple(checks))
+    return GateResult(tuple(checks), notes)
 
 
-def _ceiling(run: RunData, table: pd.DataFrame, metric: str, limit: float) -> Check:
+def comparable(baseline: Run, candidate: Run, allowed: Iterable[str] = ()) -> Comparison:
+    """The comparison, or a usage error naming every setup difference not allowed."""
+    comparison = compare_runs(baseline, candidate)
+    unintended = comparison.unintended(allowed)
+    if unintended:
+        raise HarnessError("runs are not comparable: " + "; ".join(
+            m.describe() for m in unintended) + ". Rerun on equal terms, or name an intended "
+            "difference with --allow-different " + ",".join(m.key for m in unintended))
+    return comparison
+
+
+def _require_complete(run: Run, role: str) -> None:
+    if not run.complete:
+        raise HarnessError(f"{run.folder}: {role} run is {run.status}; rerun it")
+
+
+def _ceiling(run: Run, metric: str, limit: float) -> Check:
     info = BY_NAME[metric]
-    values = values_of(table, metric)
+    values = values_of(run, metric)
     if not values:
         raise HarnessError(f"{run.folder}: no {info.label} figures in the run")
-    value = float(np.median(values))
-    return Check(f"{info.label} (median of {len(values)})", value, limit, info.unit,
-                 "pass" if value <= limit else "fail")
+    value = statistics.median(values)
+    return Check(f"limit.{metric}", f"{info.label} (median of {len(values)})", value, limit,
+                 info.unit, "pass" if value <= limit else "fail")
 
 
-def _regression(row: MetricComparison, threshold: float) -> Check:
+def _regressions(comparison: Comparison, limits: GateLimits) -> list[Check]:
+    missing = [m for m in limits.metrics if comparison.get(m) is None]
+    if missing:
+        raise HarnessError(f"cannot compare {', '.join(missing)}: no figures in one run, or "
+                           "the runs measured heap differently (tracing changes timings)")
+    return [_regression(comparison.get(m), limits.max_regression, comparison.too_few_repeats)
+            for m in limits.metrics]
+
+
+def _regression(row: MetricComparison, threshold: float, too_few: bool) -> Check:
     info, diff = row.metric, row.difference
-    relative = diff.relative if diff.relative is not None else 0.0
-    if relative <= threshold:
-        outcome: Outcome = "pass"
-    elif diff.significant and diff.change > 0:
-        outcome = "fail"
-    else:
-        outcome = "inconclusive"
+    outcome, why = _regression_outcome(row, threshold, too_few)
     p = "n/a" if diff.p_value is None else f"{diff.p_value:.3f}"
-    detail = (f"{diff.before_median:.3f} -> {diff.after_median:.3f} {info.unit}, "
-              f"{relative:+.1%}, p={p}, {diff.verdict}"
-              + (", noisy" if diff.noisy else ""))
-    return Check(f"{info.label} regression", relative * 100, threshold * 100, "%", outcome,
-                 detail)
+    relative = "n/a" if diff.relative is None else f"{diff.relative:+.1%}"
+    detail = (f"{diff.before_median:.3f} -> {diff.after_median:.3f} {info.unit}, {relative}, "
+              f"p={p}, {diff.verdict}" + (", noisy" if diff.noisy else "")
+              + (f" ({why})" if why else ""))
+    value = scaled_change(row) * 100
+    return Check(f"regression.{info.name}", f"{info.label} regression", value, threshold * 100,
+                 "%", outcome, detail, row)
+
+
+def scaled_change(row: MetricComparison) -> float:
+    """The change as a fraction of the baseline, or of the metric's floor when the baseline is
+    under it: a worsening from (near) zero is never counted as no change."""
+    diff = row.difference
+    return diff.change / max(abs(diff.before_median), row.metric.floor)
+
+
+def _regression_outcome(row: MetricComparison, threshold: float,
+                        too_few: bool) -> tuple[Outcome, str]:
+    diff = row.difference
+    if too_few:
+        return "inconclusive", f"fewer than {MIN_REPEATS} repeats a side cannot be significant"
+    why = "" if diff.relative is not None else (
+        f"baseline under {row.metric.floor:g} {row.metric.unit}: change scaled by that floor")
+    if scaled_change(row) <= threshold:
+        return "pass", why
+    if diff.significant and diff.change > 0:
+        return "fail", why
+    return "inconclusive", why or "over the threshold but not significant: rerun with more " \
+                                  "repeats"

@@ -1,79 +1,98 @@
-"""Per-repeat metrics of a run and their summary, computed from the raw CSV data."""
+"""Per-repeat metrics of a run and their summary, computed from the run model in memory. Pure."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-import pandas as pd
-
+from session_store_harness.judging.catalog import BY_NAME, METRICS, TIME_METRICS, Metric
 from session_store_harness.judging.stats import ci95_of_mean, slope_per_cycle
-from session_store_harness.model.result_folder import RunData
+from session_store_harness.model.run import MB, Run, WorkerRun
+
+__all__ = ["BY_NAME", "METRICS", "TIME_METRICS", "Metric", "RunSummary", "summarize",
+           "values_of"]
+
+SUMMARY_DECIMALS = 3  # the CSVs' resolution: a summary recomputed from a loaded run agrees
+
+
+
+
+def metric_values(repeat: WorkerRun) -> dict[str, float | None]:
+    """One repeat's figure for every metric (None where the repeat has no such figure)."""
+    samples = repeat.samples
+    measured = [s for s in samples if s.cycle > 0]  # cycle 0 precedes the first load
+    times = [c.cycle_ms for c in repeat.cycles]
+    peak = repeat.peak_rss_bytes
+    return {
+        "rss_last_mb": samples[-1].rss_bytes / MB if samples else None,
+        "peak_rss_mb": None if peak is None else peak / MB,
+        "growth_mb_per_cycle": slope_per_cycle([s.cycle for s in measured],
+                                               [s.rss_bytes / MB for s in measured]),
+        "cycle_ms_median": statistics.median(times) if times else None,
+        "cycle_ms_p95": _p95(times),
+        "heap_last_mb": samples[-1].heap_bytes / MB if samples else None,
+    }
+
+
+def repeat_metrics(run: Run) -> list[dict[str, float | None]]:
+    """Every measured repeat's figures, in repeat order."""
+    return [metric_values(repeat) for repeat in run.measured]
+
+
+def values_of(run: Run, metric: str) -> list[float]:
+    """A metric's per-repeat values, repeats without the figure left out."""
+    return [v for v in (row[metric] for row in repeat_metrics(run)) if v is not None]
 
 
 @dataclass(frozen=True)
-class Metric:
-    """A figure taken once per repeat; lower is better for all of them."""
+class MetricSummary:
+    """One metric across repeats: every value, their median, a 95% interval of the mean."""
 
-    name: str
-    label: str
-    unit: str
-
-
-METRICS = (
-    Metric("rss_last_mb", "RSS at last cycle", "MB"),
-    Metric("kernel_peak_rss_mb", "peak RSS (kernel)", "MB"),
-    Metric("growth_mb_per_cycle", "RSS growth per cycle", "MB/cycle"),
-    Metric("cycle_ms_median", "median time per cycle", "ms"),
-    Metric("cycle_ms_p95", "p95 time per cycle", "ms"),
-    Metric("heap_last_mb", "heap at last cycle", "MB"),
-)
-BY_NAME = {metric.name: metric for metric in METRICS}
-TIME_METRICS = frozenset({"cycle_ms_median", "cycle_ms_p95"})
+    metric: Metric
+    values: tuple[float | None, ...]
+    median: float | None
+    ci95_of_mean: tuple[float, float] | None  # None with fewer than two values
 
 
-def repeat_metrics(run: RunData) -> pd.DataFrame:
-    """One row per repeat, one column per metric (NaN where a repeat has no such figure)."""
-    peaks = {r["repeat"]: r.get("kernel_peak_rss_mb") for r in run.meta.get("repeats", [])}
-    rows = []
-    for repeat, samples in run.samples.groupby("repeat"):
-        cycles = run.cycles[run.cycles["repeat"] == repeat]["cycle_ms"]
-        measured = samples[samples["cycle"] > 0]  # cycle 0 precedes the first load
-        rows.append({
-            "repeat": int(repeat),
-            "rss_last_mb": float(samples["rss_mb"].iloc[-1]),
-            "kernel_peak_rss_mb": _number(peaks.get(int(repeat))),
-            "growth_mb_per_cycle": _number(slope_per_cycle(measured["cycle"].tolist(),
-                                                           measured["rss_mb"].tolist())),
-            "cycle_ms_median": float(cycles.median()) if len(cycles) else np.nan,
-            "cycle_ms_p95": float(np.percentile(cycles, 95)) if len(cycles) else np.nan,
-            "heap_last_mb": float(samples["heap_mb"].iloc[-1]),
-        })
-    return pd.DataFrame(rows).set_index("repeat")
+@dataclass(frozen=True)
+class RunSummary:
+    """summary.json: the figures of a run, derived from its raw data."""
+
+    repeats: int
+    complete: bool
+    heap_measure: str | None
+    trimmed: bool
+    metrics: tuple[MetricSummary, ...]
+
+    def get(self, name: str) -> MetricSummary:
+        return next(m for m in self.metrics if m.metric.name == name)
 
 
-def values_of(table: pd.DataFrame, metric: str) -> list[float]:
-    """A metric's per-repeat values from `repeat_metrics`, repeats without the figure left out."""
-    return [float(v) for v in table[metric].dropna()]
+def summarize(run: Run) -> RunSummary:
+    rows = repeat_metrics(run)
+    return RunSummary(repeats=len(rows), complete=run.complete, heap_measure=run.heap_measure,
+                      trimmed=run.config.trim,
+                      metrics=tuple(_summary(metric, rows) for metric in METRICS))
 
 
-def summarize(run: RunData) -> dict[str, Any]:
-    """summary.json: per metric, the per-repeat values, their median and a 95% interval."""
-    table = repeat_metrics(run)
-    metrics = {}
-    for metric in METRICS:
-        values = [None if pd.isna(v) else round(float(v), 4) for v in table[metric.name]]
-        present = [v for v in values if v is not None]
-        metrics[metric.name] = {
-            "label": metric.label, "unit": metric.unit, "values": values,
-            "median": round(float(np.median(present)), 4) if present else None,
-            "ci95_of_mean": ci95_of_mean(present),
-        }
-    return {"schema_version": 1, "repeats": len(table), "complete": run.complete,
-            "heap_measure": run.meta.get("heap_measure"), "trimmed": bool(
-                run.meta.get("config", {}).get("trim")), "metrics": metrics}
+def _summary(metric: Metric, rows: list[dict[str, float | None]]) -> MetricSummary:
+    values = tuple(_round(row[metric.name]) for row in rows)
+    present = [v for v in values if v is not None]
+    interval = ci95_of_mean(present)
+    return MetricSummary(metric, values,
+                         _round(statistics.median(present)) if present else None,
+                         None if interval is None else (_round(interval[0]),
+                                                        _round(interval[1])))
 
 
-def _number(value: float | None) -> float:
-    return np.nan if value is None else float(value)
+def _p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    # "inclusive" interpolates between order statistics as numpy's default percentile does
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), SUMMARY_DECIMALS)

@@ -39,7 +39,7 @@ class Difference:
     before_median: float
     after_median: float
     change: float  # difference of medians
-    relative: float | None
+    relative: float | None  # None when the baseline is under the metric's floor
     ci95: tuple[float, float] | None  # bootstrap interval of the difference of medians
     p_value: float | None  # Mann-Whitney U, two-sided
     verdict: Verdict
@@ -50,7 +50,8 @@ class Difference:
         return self.p_value is not None and self.p_value < ALPHA
 
 
-def difference(before: Sequence[float], after: Sequence[float]) -> Difference:
+def difference(before: Sequence[float], after: Sequence[float],
+               floor: float = 0.0) -> Difference:
     """Compare two sets of per-repeat values with tests suited to a handful of repeats.
 
     Mann-Whitney U needs no normality; with 5 and 5 repeats its smallest two-sided p is 0.008,
@@ -58,8 +59,10 @@ def difference(before: Sequence[float], after: Sequence[float]) -> Difference:
     """
     b, a = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
     change = float(np.median(a) - np.median(b))
-    # relative to the baseline's size, so a sign always says worse (+) or better (-)
-    relative = change / abs(float(np.median(b))) if np.median(b) else None
+    # relative to the baseline's size, so a sign always says worse (+) or better (-); under
+    # the floor a percentage says nothing (+175875% from a baseline of 0.0001 MB)
+    base = abs(float(np.median(b)))
+    relative = change / base if base and base >= floor else None
     spread = max(np.ptp(b), np.ptp(a))
     noisy = bool(spread > abs(change)) if len(b) > 1 or len(a) > 1 else False
     if len(b) < 2 or len(a) < 2:

@@ -6,6 +6,8 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,39 @@ import session_store_harness
 
 ENV_PREFIXES = ("OPENCLAW_", "HARNESS_")
 ENV_NAMES = ("PYTHONMALLOC", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
+# cgroup v2 first, then v1
+CGROUP_MEMORY_LIMIT_FILES = ("/sys/fs/cgroup/memory.max",
+                             "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+# v1 writes "no limit" as the largest page-aligned counter (9223372036854771712 with 4 KiB
+# pages, other values with other page sizes); no real machine has 2**60 bytes (1 EiB)
+NO_LIMIT_BYTES = 2**60
+HARNESS_ROOT = Path(session_store_harness.__file__).resolve().parent.parent
+# Set by git hooks (say, a pre-commit that runs the tests): they would point every `git -C`
+# at the hook's repository instead of the one holding the path asked about.
+GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
+# `git status` may rewrite the index to refresh it; without the lock that takes, a user's own
+# git command running at the same moment cannot fail on our account.
+GIT_READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}
 
 
-def capture(extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """A snapshot of the environment a worker runs in (with `extra_env` applied)."""
+@dataclass(frozen=True)
+class CodeVersion:
+    """Which code a figure came from: a path and the commit of the repository holding it."""
+
+    path: str
+    git_commit: str | None  # None outside git; ends in `-dirty` with uncommitted changes
+
+
+def capture(extra_env: dict[str, str] | None = None,
+            code_paths: Mapping[str, Path] | None = None) -> dict[str, Any]:
+    """A snapshot of the environment a worker runs in (with `extra_env` applied).
+
+    `code_paths` names the code under test (a store's source, say): each gets its path and
+    the commit of the repository holding it, since the harness's own commit says nothing
+    about the code it measured.
+    """
     env = {**os.environ, **(extra_env or {})}
+    cgroup_display, cgroup_bytes = _cgroup_memory_limit()
     return {
         "python": {"version": platform.python_version(),
                    "implementation": platform.python_implementation(),
@@ -30,24 +60,73 @@ def capture(extra_env: dict[str, str] | None = None) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_total_bytes": psutil.virtual_memory().total,
-        "cgroup_memory_limit": _cgroup_memory_limit(),
+        "cgroup_memory_limit": cgroup_display,
+        "cgroup_memory_limit_bytes": cgroup_bytes,
         "transparent_hugepages": _read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"),
         # the allocator settings are recorded even when unset: null says "default" outright
         "env": {**dict.fromkeys(ENV_NAMES), **{
             name: value for name, value in sorted(env.items())
             if name in ENV_NAMES or name.startswith(ENV_PREFIXES)}},
         "harness_version": session_store_harness.__version__,
-        "git_commit": _git_commit(Path(session_store_harness.__file__).resolve().parent.parent),
+        "git_commit": code_commit(HARNESS_ROOT),
+        "code_under_test": {name: asdict(code_version(path))
+                            for name, path in (code_paths or {}).items()},
+        "working_dir": asdict(code_version(Path.cwd())),
     }
 
 
-def _cgroup_memory_limit() -> str | None:
-    # cgroup v2 first, then v1; "max" or a huge number means no limit.
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        value = _read_first_line(path)
-        if value is not None:
-            return value
-    return None
+def parse_cgroup_memory_limit(text: str) -> int | None:
+    """A cgroup memory limit file's text as bytes: None for `max` (v2) or a v1 huge number."""
+    value = text.strip()
+    if value == "max":
+        return None
+    limit = int(value)  # ValueError on anything else: not a limit file we know
+    return None if limit >= NO_LIMIT_BYTES else limit
+
+
+def describe_memory_limit(limit_bytes: int | None) -> str:
+    """`none`, or the limit in GiB (MiB under 1 GiB) for the report."""
+    if limit_bytes is None:
+        return "none"
+    if limit_bytes >= 2**30:
+        return f"{limit_bytes / 2**30:.1f} GiB"
+    return f"{limit_bytes / 2**20:.1f} MiB"
+
+
+def code_version(path: Path) -> CodeVersion:
+    return CodeVersion(str(path), code_commit(path))
+
+
+def code_commit(path: Path) -> str | None:
+    """The commit of the git repository holding `path`, with `-dirty` when a tracked file has
+    uncommitted changes; None outside git (or without git, or before the first commit)."""
+    folder = path if path.is_dir() else path.parent
+    env = {**{name: value for name, value in os.environ.items()
+              if name not in GIT_LOCATION_VARIABLES}, **GIT_READ_ONLY}
+    try:
+        commit = _git(folder, env, "rev-parse", "HEAD")
+        dirty = _git(folder, env, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit.strip() + ("-dirty" if dirty.strip() else "")
+
+
+def _git(folder: Path, env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True,
+                          timeout=10, check=True, env=env, stdin=subprocess.DEVNULL).stdout
+
+
+def _cgroup_memory_limit() -> tuple[str, int | None]:
+    """The limit for display and in bytes; "none" is a cgroup without a limit, "unknown" no
+    readable cgroup file (not Linux, say), so the two are never confused."""
+    text = next(filter(None, map(_read_first_line, CGROUP_MEMORY_LIMIT_FILES)), None)
+    try:
+        limit = None if text is None else parse_cgroup_memory_limit(text)
+    except ValueError:
+        text = None
+    if text is None:
+        return "unknown", None
+    return describe_memory_limit(limit), limit
 
 
 def _read_first_line(path: str) -> str | None:
@@ -55,16 +134,3 @@ def _read_first_line(path: str) -> str | None:
         return Path(path).read_text().strip().splitlines()[0]
     except (OSError, IndexError):
         return None
-
-
-def _git_commit(folder: Path) -> str | None:
-    """The harness checkout's commit, with `-dirty` when it has uncommitted changes."""
-    try:
-        commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"],
-                                capture_output=True, text=True, timeout=10, check=True).stdout
-        dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain",
-                                "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit.strip() + ("-dirty" if dirty.strip() else "")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.measuring.environment import capture
-from session_store_harness.measuring.runner import run_repeats
+from session_store_harness.measuring.runner import run_repeats, store_source
 from session_store_harness.measuring.storefile import prepare_store
 from session_store_harness.model.config import RunConfig
+from session_store_harness.model.result_folder import write_run
 from session_store_harness.model.run import Run
 from session_store_harness.writers.folder import write_text
-from session_store_harness.writers.run_folder import write_run
 
 
 def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
@@ -22,21 +22,21 @@ def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
     with tempfile.TemporaryDirectory(prefix="harness-") as scratch:
         try:
             store_path, store_info = prepare_store(config, Path(scratch))
-            run = run_repeats(config, store_path, store_info, capture(dict(config.env)),
-                              Path(scratch), argv, on_cycle)
+            environment = capture(dict(config.env), {"store": store_source(config)})
+            run = run_repeats(config, store_path, store_info, environment, Path(scratch), argv,
+                              on_cycle)
         except (HarnessError, KeyboardInterrupt):
             folder.rmdir()  # no worker ran (bad store, no node...): leave no empty result
             raise
-    write_run(run, folder)
-    if any(repeat.samples for repeat in run.repeats):
-        write_summary(folder)
+    run = write_run(run, folder)
+    if run.measured:
+        write_summary(run, folder)
     return run
 
 
-def write_summary(folder: Path) -> None:
-    """summary.json, derived from the CSVs just written (pandas and scipy load only here)."""
+def write_summary(run: Run, folder: Path) -> None:
+    """summary.json, computed from the run in memory (scipy loads only here)."""
     from session_store_harness.judging.metrics import summarize
-    from session_store_harness.model.result_folder import load_run
     from session_store_harness.writers.summary_json import summary_json
 
-    write_text(folder / "summary.json", summary_json(summarize(load_run(folder))))
+    write_text(folder / "summary.json", summary_json(summarize(run)))

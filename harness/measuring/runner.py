@@ -7,6 +7,7 @@ data: the `Run` comes back with what was gathered, a status and the error, never
 
 from __future__ import annotations
 
+import inspect
 import os
 import select
 import shutil
@@ -84,6 +85,13 @@ def _interpreter(runtime: str) -> list[str]:
     if node is None:
         raise HarnessError("--runtime node needs Node.js (node) on the PATH")
     return [node, "--expose-gc", str(NODE_WORKER)]
+
+
+def store_source(config: RunConfig) -> Path:
+    """The source file of the store implementation a run measures: the code under test."""
+    if config.runtime == "node":
+        return NODE_WORKER.parent / "sessionStore.mjs"
+    return Path(inspect.getfile(stores.store_class(config.store))).resolve()
 
 
 def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,

@@ -11,6 +11,8 @@ from session_store_harness.errors import HarnessError
 from session_store_harness.generating.generator import generate
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.run import StoreInfo
+from session_store_harness.stores import StoreError
+from session_store_harness.stores.jsonfile import parse, read_bytes
 
 STORE_NAME = "sessions.json"
 
@@ -31,9 +33,21 @@ def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
         except PermissionError:
             raise HarnessError(f"{source_path}: no permission to read the store file") from None
         os.chmod(path, 0o600)
-        entries, source = None, str(source_path.resolve())
+        entries, source = checked_entries(path, source_path), str(source_path.resolve())
     return path, StoreInfo(source=source, size_bytes=path.stat().st_size,
                            sha256=file_sha256(path), entries=entries)
+
+
+def checked_entries(copy: Path, source: Path) -> int:
+    """Parse the copy as the stores do, before any worker starts: a store no worker could
+    load is refused here, naming the user's file rather than the scratch copy."""
+    try:
+        store = parse(read_bytes(copy), source)
+    except StoreError as exc:
+        raise HarnessError(f"{exc} (nothing was run)") from None
+    if not store:
+        raise HarnessError(f"{source}: store has no entries to update (nothing was run)")
+    return len(store)
 
 
 def file_sha256(path: Path) -> str:

@@ -8,20 +8,76 @@ delays, each followed by a check of the file and by one more writer that must cl
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from session_store_harness.errors import HarnessError
+from session_store_harness.generating.generator import GenerateSpec, generate
 from session_store_harness.measuring.processes import python_module
+from session_store_harness.model.config import check_range
 from session_store_harness.stores import StoreError, store_class
 from session_store_harness.stores.jsonfile import parse, read_bytes
 from session_store_harness.stores.lock import lock_path_for
 from session_store_harness.worker.stress_writer import SHARED_KEY, mutator
 
 CRASH_KEY = "stress:crash"
+
+
+@dataclass(frozen=True)
+class StressConfig:
+    """One `harness stress`: which store, on what file, how many writers, updates and kills."""
+
+    store: str
+    generate: GenerateSpec | None
+    store_file: Path | None
+    writers: int = 4
+    updates: int = 200  # per writer
+    reuse_loaded_store: bool = False
+    crash_trials: int = 100
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        check_range("--writers", self.writers, 1, 64)
+        check_range("--updates", self.updates, 1, 100_000)
+        check_range("--crash-trials", self.crash_trials, 0, 100_000)
+
+
+@dataclass(frozen=True)
+class StressReport:
+    """What a stress session found."""
+
+    config: StressConfig
+    argv: tuple[str, ...]
+    concurrency: ConcurrencyResult
+    crashes: CrashResult | None
+
+    @property
+    def ok(self) -> bool:
+        return self.concurrency.ok and (self.crashes is None or self.crashes.ok)
+
+
+def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressReport:
+    """Concurrent writers, then killed writers, on a scratch copy of the store."""
+    with tempfile.TemporaryDirectory(prefix="harness-stress-") as scratch:
+        path = Path(scratch) / "sessions.json"
+        if config.store_file is not None:
+            if not config.store_file.is_file():
+                raise HarnessError(f"{config.store_file}: store file does not exist or is not "
+                                   "a file")
+            shutil.copyfile(config.store_file, path)
+        else:
+            generate(config.generate, path)
+        result = concurrency(config.store, path, config.writers, config.updates,
+                             config.reuse_loaded_store)
+        crash = crashes(config.store, path, config.crash_trials, config.seed,
+                        reuse=config.reuse_loaded_store) if config.crash_trials else None
+    return StressReport(config, argv, result, crash)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,22 @@
-"""A matrix of runs (sizes x stores x reuse), its shards for CI jobs, and merging them. Pure."""
+"""A matrix of runs (sizes x stores x reuse), its shards for CI jobs, and merging shards.
+
+The matrix and shard arithmetic are pure; `merge_shards` reads shard folders (`sweep.json`) and
+copies their cells into one new folder.
+"""
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
+import shutil
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from session_store_harness.errors import HarnessError
+from session_store_harness.writers.folder import create_folder, write_text
+from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 
 REUSE_CHOICES = {"no": (False,), "yes": (True,), "both": (False, True)}
 
@@ -66,3 +75,56 @@ def parse_sizes(text: str) -> list[int]:
 
 def missing_cells(expected: list[dict[str, Any]], present: set[str]) -> list[str]:
     return [cell["name"] for cell in expected if cell["name"] not in present]
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A merged sweep folder: its matrix, the cells found, and those still missing."""
+
+    folder: Path
+    matrix: list[dict[str, Any]]
+    cells: dict[str, Path]  # cell name -> its folder inside `folder`
+
+    @property
+    def missing(self) -> list[str]:
+        return missing_cells(self.matrix, set(self.cells))
+
+
+def merge_shards(shards: list[Path], output: Path) -> Merged:
+    """Copy every shard's cells into the new folder `output` and write its sweep.json."""
+    infos = [read_sweep(folder) for folder in shards]
+    sources = _cell_sources(shards, infos)
+    matrix = infos[0]["matrix"]
+    if any(info["matrix"] != matrix for info in infos):
+        raise HarnessError("the shards come from different matrices")
+    target = create_folder(output)
+    for name, source in sources.items():
+        shutil.copytree(source, target / name)
+    write_text(target / SWEEP_FILE, sweep_json(
+        "merged", matrix, [c for c in matrix if c["name"] in sources],
+        merged_from=[str(f) for f in shards]))
+    return Merged(target, matrix, {name: target / name for name in sources})
+
+
+def _cell_sources(shards: list[Path], infos: list[dict[str, Any]]) -> dict[str, Path]:
+    sources: dict[str, Path] = {}
+    for folder, info in zip(shards, infos, strict=True):
+        for cell in info["cells"]:
+            if cell["name"] in sources:
+                raise HarnessError(f"cell {cell['name']} is in both {sources[cell['name']]} "
+                                   f"and {folder}")
+            sources[cell["name"]] = folder / cell["name"]
+    return sources
+
+
+def read_sweep(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / SWEEP_FILE).read_text())
+    except FileNotFoundError:
+        raise HarnessError(f"{folder}: not a sweep folder (no {SWEEP_FILE})") from None
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"{folder / SWEEP_FILE}: unreadable ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("matrix"), list) \
+            or not isinstance(data.get("cells"), list):
+        raise HarnessError(f"{folder / SWEEP_FILE}: not a sweep file (matrix and cells lists)")
+    return data

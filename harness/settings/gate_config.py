@@ -9,7 +9,8 @@ from typing import Any
 from session_store_harness.errors import HarnessError
 from session_store_harness.judging.gate import DEFAULT_REGRESSION_METRICS, GateLimits
 
-KEYS = {"max_peak_rss_mb", "max_growth_mb_per_cycle", "max_regression", "metrics"}
+KEYS = {"max_peak_rss_mb", "max_growth_mb_per_cycle", "max_regression", "metrics",
+        "allow_different"}
 
 
 def parse_fraction(value: str | float) -> float:
@@ -43,18 +44,30 @@ def load_gate_table(path: Path | None) -> dict[str, Any]:
 
 
 def gate_limits(table: dict[str, Any], **overrides: Any) -> GateLimits:
-    """Limits from the config table, with the command line's non-None values on top."""
+    """Limits from the config table, with the command line's non-None values on top.
+
+    A list the command line gives (`metrics`, `allow_different`) replaces the file's, as every
+    other option does: what the command says is what the gate uses.
+    """
     merged = {**table, **{k: v for k, v in overrides.items() if v is not None}}
     regression = merged.get("max_regression")
-    metrics = merged.get("metrics", DEFAULT_REGRESSION_METRICS)
-    if isinstance(metrics, str):
-        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
     return GateLimits(
         max_peak_rss_mb=_number(merged.get("max_peak_rss_mb"), "max_peak_rss_mb"),
         max_growth_mb_per_cycle=_number(merged.get("max_growth_mb_per_cycle"),
                                         "max_growth_mb_per_cycle"),
         max_regression=None if regression is None else parse_fraction(regression),
-        metrics=tuple(metrics))
+        metrics=names(merged.get("metrics", DEFAULT_REGRESSION_METRICS), "metrics"),
+        allow_different=names(merged.get("allow_different", ()), "allow_different"))
+
+
+def names(value: Any, key: str) -> tuple[str, ...]:
+    """A list of names from TOML or the command line: a list, or comma-separated text (items
+    of a list may themselves be comma-separated, as repeated options often are)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise HarnessError(f"{key} must be a list of names or comma-separated text, "
+                           f"got {value!r}")
+    return tuple(name.strip() for item in items for name in item.split(",") if name.strip())
 
 
 def _number(value: Any, name: str) -> float | None:

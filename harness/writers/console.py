@@ -1,4 +1,4 @@
-"""What a finished run prints: the per-sample table in the shape of CONTEXT.md's figures."""
+"""What a finished run prints: the per-sample table of docs/store-behaviour.md, "The figures"."""
 
 from __future__ import annotations
 

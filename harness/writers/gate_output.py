@@ -3,22 +3,59 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from typing import Any
 
 from session_store_harness.judging.gate import Check, GateResult
 from session_store_harness.writers.table import markdown_table
 
+# Decimals kept in JSON by unit: 0.001 MB is the CSVs' resolution (1 KiB); a growth slope
+# of a few KiB per cycle needs one more; percentages to a hundredth are plenty.
+DIGITS = {"MB": 3, "ms": 3, "MB/cycle": 4, "%": 2}
+P_DIGITS = 4  # p-values and fractions
+
 
 def gate_text(result: GateResult) -> str:
+    """One line per check, then the notes, then the outcome: the last line is the verdict."""
     lines = [f"[gate] {c.name}: {_figure(c.value, c.unit)} (limit {_figure(c.limit, c.unit)}) "
              f"{c.outcome}" + (f" - {c.detail}" if c.detail else "") for c in result.checks]
+    lines += [f"[gate] note: {note}" for note in result.notes]
     lines.append(f"[gate] outcome: {result.outcome} (exit {result.exit_code})")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def gate_json(result: GateResult) -> str:
     return json.dumps({"outcome": result.outcome, "exit_code": result.exit_code,
-                       "checks": [asdict(c) for c in result.checks]}, indent=2)
+                       "checks": [_check_json(c) for c in result.checks],
+                       "notes": list(result.notes)}, indent=2) + "\n"
+
+
+def _check_json(check: Check) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": check.id, "name": check.name, "outcome": check.outcome,
+        "value": _round(check.value, check.unit), "limit": _round(check.limit, check.unit),
+        "unit": check.unit, "detail": check.detail}
+    if check.comparison is not None:
+        data.update(_comparison_json(check))
+    return data
+
+
+def _comparison_json(check: Check) -> dict[str, Any]:
+    """A regression check's figures, in the metric's own unit (the check's value is a %)."""
+    metric, diff = check.comparison.metric, check.comparison.difference
+    return {"metric": metric.name, "metric_unit": metric.unit,
+            "before": _round(diff.before_median, metric.unit),
+            "after": _round(diff.after_median, metric.unit),
+            "change": _round(diff.change, metric.unit),
+            "relative": _round(diff.relative, digits=P_DIGITS),
+            "ci95": None if diff.ci95 is None else [_round(v, metric.unit) for v in diff.ci95],
+            "p_value": _round(diff.p_value, digits=P_DIGITS), "verdict": diff.verdict,
+            "noisy": diff.noisy}
+
+
+def _round(value: float | None, unit: str = "", digits: int | None = None) -> float | None:
+    if value is None:
+        return None
+    return round(float(value), DIGITS.get(unit, 3) if digits is None else digits)
 
 
 def gate_markdown(result: GateResult) -> str:
@@ -27,7 +64,8 @@ def gate_markdown(result: GateResult) -> str:
         (c.name, _figure(c.value, c.unit), _figure(c.limit, c.unit),
          f"{icon[c.outcome]} {c.outcome}", c.detail) for c in result.checks],
         align_right_from=1)
-    return f"### Memory gate: {icon[result.outcome]} {result.outcome}\n\n{table}\n"
+    notes = "".join(f"\n> {note}\n" for note in result.notes)
+    return f"### Memory gate: {icon[result.outcome]} {result.outcome}\n\n{table}\n{notes}"
 
 
 def github_annotations(result: GateResult) -> str:

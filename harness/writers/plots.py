@@ -1,12 +1,25 @@
-"""PNG plots of a comparison. matplotlib is imported here only, so other commands start fast."""
+"""PNG plots of a comparison. matplotlib is imported here only, so other commands start fast.
+
+`draw(name, comparison)` builds one plot as a `Figure` without rendering it, so tests can read
+its lines and bands; `comparison_plots` renders every plot to PNG bytes. Before is always blue
+and after orange, in every plot.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import statistics
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from session_store_harness.judging.compare import Comparison
-from session_store_harness.model.result_folder import RunData
+from session_store_harness.model.frames import cycles_frame, samples_frame, timeline_frame
+from session_store_harness.model.run import MB, Run
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 PLOTS: dict[str, str] = {
     "rss_vs_cycle.png": "RSS at each sample, before and after",
@@ -14,59 +27,133 @@ PLOTS: dict[str, str] = {
     "rss_timeline.png": "RSS over time, sampled in the background",
 }
 
+COLOURS = {"before": "tab:blue", "after": "tab:orange"}
+# Repeat r of either run is drawn with style (r - 1) % 4, so one key explains both runs.
+REPEAT_STYLES = ("-", "--", ":", "-.")
+
 
 def comparison_plots(comparison: Comparison) -> dict[str, bytes]:
     """PNG bytes by file name."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display in CI
-    drawers: dict[str, Callable] = {
-        "rss_vs_cycle.png": _rss_vs_cycle,
-        "cycle_time.png": _cycle_time,
-        "rss_timeline.png": _rss_timeline,
-    }
-    return {name: _render(draw, comparison, PLOTS[name]) for name, draw in drawers.items()}
+    return {name: _png(draw(name, comparison)) for name in PLOTS}
 
 
-def _render(draw: Callable, comparison: Comparison, title: str) -> bytes:
-    import matplotlib.pyplot as plt
+def draw(name: str, comparison: Comparison) -> Figure:
+    """The plot `name` (a key of `PLOTS`) as a figure, not yet rendered."""
+    from matplotlib.figure import Figure
 
-    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
-    for role, run in (("before", comparison.before), ("after", comparison.after)):
-        draw(axes, run, f"{role}: {run.name}")
-    axes.set_title(title)
+    # A bare Figure, not pyplot: no global figure list to leak into, no backend to switch.
+    figure = Figure(figsize=(8, 5.5), dpi=100, layout="constrained")
+    axes = figure.subplots()
+    DRAWERS[name](axes, comparison)
+    axes.set_title(PLOTS[name])
     axes.grid(True, alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)  # Agg for this figure only: no display in CI
     out = io.BytesIO()
     figure.savefig(out, format="png")
-    plt.close(figure)
     return out.getvalue()
 
 
-def _rss_vs_cycle(axes, run: RunData, label: str) -> None:
-    by_cycle = run.samples.groupby("cycle")["rss_mb"]
-    line, = axes.plot(by_cycle.median().index, by_cycle.median(), marker="o",
-                      label=label + (f" (median of {run.repeats})" if run.repeats > 1 else ""))
-    if run.repeats > 1:  # the band is the range across repeats
-        axes.fill_between(by_cycle.min().index, by_cycle.min(), by_cycle.max(),
-                          color=line.get_color(), alpha=0.2)
-    axes.set_xlabel("cycle")
+def _runs(comparison: Comparison) -> Iterator[tuple[str, Run]]:
+    yield "before", comparison.before
+    yield "after", comparison.after
+
+
+def _legend(axes: Axes, handles: list[Artist] | None = None, ncols: int = 2) -> None:
+    # Below the axes, outside the data: the lines it would cover are the ones that matter.
+    handles = handles if handles is not None else axes.get_legend_handles_labels()[0]
+    if handles:  # an empty legend warns
+        axes.figure.legend(handles=handles, loc="outside lower center", ncols=ncols,
+                           fontsize="small")
+
+
+def _cycle_axis(axes: Axes, label: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    # Whole cycles in steps of 1, 2, 5 or 10: samples are usually taken every 5 or 10.
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    axes.set_xlabel(label)
+
+
+def _median_of(count: int) -> str:
+    return f"median of {count}" if count > 1 else "1 repeat"
+
+
+def _repeats(count: int) -> str:
+    return "1 repeat" if count == 1 else f"{count} repeats"
+
+
+def _rss_vs_cycle(axes: Axes, comparison: Comparison) -> None:
+    from matplotlib.colors import to_rgba
+
+    for role, run in _runs(comparison):
+        colour, frame = COLOURS[role], samples_frame(run)
+        count, by_cycle = frame["repeat"].nunique(), frame.groupby("cycle")["rss_mb"]
+        median = by_cycle.median()
+        # The markers are the readings; the faint line only guides the eye, since nothing was
+        # read between two samples (the peak line and the timeline say what happened there).
+        axes.plot(median.index, median, marker="o", color=to_rgba(colour, 0.35), linewidth=1,
+                  markerfacecolor=colour, markeredgecolor=colour,
+                  label=f"{role}: {run.name}, {_median_of(count)}")
+        if count > 1:
+            axes.fill_between(median.index, by_cycle.min(), by_cycle.max(), color=colour,
+                              alpha=0.2, linewidth=0,
+                              label=f"{role}: range across {count} repeats (min..max)")
+        peaks = [r.peak_rss_bytes / MB for r in run.measured if r.peak_rss_bytes is not None]
+        if peaks:
+            peak = statistics.median(peaks)
+            axes.axhline(peak, color=colour, linestyle="--", linewidth=1.2,
+                         label=f"{role}: peak RSS ({_median_of(len(peaks))}) {peak:.1f} MB")
+    _cycle_axis(axes, "cycle (points are samples: nothing was read between them)")
     axes.set_ylabel("RSS (MB)")
+    _legend(axes)
 
 
-def _cycle_time(axes, run: RunData, label: str) -> None:
-    median = run.cycles.groupby("cycle")["cycle_ms"].median()
-    axes.plot(median.index, median, label=label)
-    axes.set_xlabel("cycle")
-    axes.set_ylabel("time per cycle (ms)" + (", median of repeats" if run.repeats > 1 else ""))
+def _cycle_time(axes: Axes, comparison: Comparison) -> None:
+    for role, run in _runs(comparison):
+        colour, frame = COLOURS[role], cycles_frame(run)
+        count, by_cycle = frame["repeat"].nunique(), frame.groupby("cycle")["cycle_ms"]
+        median = by_cycle.median()
+        axes.plot(median.index, median, color=colour, linewidth=1.2,
+                  label=f"{role}: {run.name}, {_median_of(count)}")
+        if count > 1:  # timings are noisy: the spread says how far one line can be trusted
+            axes.fill_between(median.index, by_cycle.min(), by_cycle.max(), color=colour,
+                              alpha=0.2, linewidth=0,
+                              label=f"{role}: range across {count} repeats (min..max)")
+    _cycle_axis(axes, "cycle")
+    axes.set_ylabel("time per cycle (ms)")
+    _legend(axes)
 
 
-def _rss_timeline(axes, run: RunData, label: str) -> None:
-    color = None
-    for _repeat, points in run.timeline.groupby("repeat"):
-        line, = axes.plot(points["time_ms"] / 1000, points["rss_mb"], linewidth=1, color=color,
-                          label=label if color is None else None, alpha=0.8)
-        color = line.get_color()  # one colour per run, one line per repeat
+def _rss_timeline(axes: Axes, comparison: Comparison) -> None:
+    from matplotlib.lines import Line2D
+
+    handles: list[Artist] = []
+    repeats = 0
+    for role, run in _runs(comparison):
+        frame = timeline_frame(run)
+        for repeat, points in frame.groupby("repeat"):
+            axes.plot(points["time_ms"] / 1000, points["rss_mb"], color=COLOURS[role],
+                      linewidth=1, alpha=0.8, linestyle=REPEAT_STYLES[(repeat - 1) % 4])
+        repeats = max(repeats, len(run.repeats))
+        handles.append(Line2D([], [], color=COLOURS[role], linewidth=4,
+                              label=f"{role}: {run.name}, {_repeats(frame['repeat'].nunique())}"))
+    # One grey key for the line styles instead of an entry per run and repeat.
+    for index, style in enumerate(REPEAT_STYLES[:repeats]):
+        names = ", ".join(f"r{r}" for r in range(index + 1, repeats + 1, len(REPEAT_STYLES)))
+        handles.append(Line2D([], [], color="grey", linestyle=style, label=names))
     axes.set_xlabel("time since worker start (s)")
     axes.set_ylabel("RSS (MB)")
+    _legend(axes, handles, ncols=len(handles))
+
+
+DRAWERS: dict[str, Callable[[Axes, Comparison], None]] = {
+    "rss_vs_cycle.png": _rss_vs_cycle,
+    "cycle_time.png": _cycle_time,
+    "rss_timeline.png": _rss_timeline,
+}

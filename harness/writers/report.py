@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from session_store_harness.judging.compare import Comparison, MetricComparison
-from session_store_harness.judging.metrics import repeat_metrics
-from session_store_harness.model.result_folder import RunData
+from session_store_harness.judging.compare import MIN_REPEATS, Comparison, MetricComparison
+from session_store_harness.judging.metrics import BY_NAME, RunSummary, repeat_metrics, summarize
+from session_store_harness.measuring.environment import (
+    describe_memory_limit,
+    parse_cgroup_memory_limit,
+)
+from session_store_harness.model.frames import median_by_cycle, samples_frame
+from session_store_harness.model.run import Run
 from session_store_harness.writers.table import format_cell, markdown_table
 
 MAX_CHARS = 60_000  # GitHub's comment limit is 65,536
@@ -22,14 +28,18 @@ TRIMMED_COLUMN = "untrimmed_rss_mb"  # shown beside rss_mb when a run used --tri
 HEADLINE_ROWS = 21  # a longer samples table is thinned on screen and kept whole in details
 LEFT_OUT = "(left out: too long for one comment; see the run folders)"
 CUT_NOTE = "\n\n(report cut to fit a GitHub comment; see the run folders)"
+HEADLINE_METRICS = ("rss_last_mb", "cycle_ms_median")
+CHANGE_VERBS = {"better": "fell", "worse": "rose"}  # lower is better for every metric
+NOT_COMPARABLE_PREFIX = "not comparable:"  # compare's warnings that the top block lists
 
 
 def comparison_report(comparison: Comparison, plots: Iterable[str],
                       max_chars: int = MAX_CHARS) -> str:
     before, after = comparison.before, comparison.after
-    head = [f"# Session store memory: {before.name} → {after.name}", "", headline(comparison),
-            ""]
-    head += [f"> ⚠️ {warning}" for warning in comparison.warnings]
+    head = [f"# Session store memory: {before.name} → {after.name}", "",
+            *not_comparable_block(comparison), headline(comparison), ""]
+    head += [f"> ⚠️ {warning}" for warning in comparison.warnings
+             if not warning.startswith(NOT_COMPARABLE_PREFIX)]
     samples = side_by_side_frame(before, after)
     head += ["", "## Deltas", "", deltas_table(comparison.metrics), "",
              "## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
@@ -41,22 +51,30 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
     return _fit(head, details, max_chars)
 
 
-def run_report_md(run: RunData, max_chars: int = MAX_CHARS) -> str:
-    """A single run's report: headline, summary with intervals, samples, environment."""
-    from session_store_harness.judging.metrics import summarize
+def not_comparable_block(comparison: Comparison) -> list[str]:
+    """The setup differences, first thing under the title: every figure below depends on them,
+    so a reader must not take the deltas for the code's effect before seeing them."""
+    if not comparison.mismatches:
+        return []
+    keys = ",".join(m.key for m in comparison.mismatches)
+    return ["> **⚠️ Not comparable**: the runs differ in more than the code under test, so the "
+            "figures below are not its effect alone. `harness gate` refuses these runs unless "
+            f"the difference is intended (`--allow-different {keys}`).", ">",
+            *(f"> - {m.describe()}" for m in comparison.mismatches), ""]
 
-    summary = summarize(run)["metrics"]
-    rss, peak = summary["rss_last_mb"], summary["kernel_peak_rss_mb"]
+
+def run_report_md(run: Run, max_chars: int = MAX_CHARS) -> str:
+    """A single run's report: headline, summary with intervals, samples, environment."""
+    summary = summarize(run)
+    rss, peak = summary.get("rss_last_mb"), summary.get("peak_rss_mb")
     head = [f"# Session store memory: {run.name}", "",
-            f"RSS at the last cycle {_amount(rss['median'], 'MB')}, kernel peak "
-            f"{_amount(peak['median'], 'MB')} (median of {run.repeats} repeat(s)).", ""]
+            f"{rss.metric.label} {_amount(rss.median, rss.metric.unit)}, {peak.metric.label} "
+            f"{_amount(peak.median, peak.metric.unit)} (median of {summary.repeats} "
+            "repeat(s)).", ""]
     if not run.complete:
-        head.append(f"> ⚠️ incomplete run ({run.meta.get('status')}: {run.meta.get('error')})")
-    head += ["## Summary", "", markdown_table(("metric", "median", "95% CI of mean", "values"), [
-        (m["label"], _amount(m["median"], m["unit"]),
-         _interval(m["ci95_of_mean"], m["unit"], signed=False),
-         ", ".join(format_cell(v, 3) for v in m["values"])) for m in summary.values()]), ""]
-    samples = run.median_by_cycle()[["cycle", *_columns(run)]]
+        head.append(f"> ⚠️ incomplete run ({run.status}: {run.error})")
+    head += ["## Summary", "", summary_table(summary), ""]
+    samples = median_by_cycle(run)[["cycle", *_columns(run)]]
     head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
     details = [("Environment", runs_table(("run", run)))]
     if len(samples) > HEADLINE_ROWS:
@@ -64,18 +82,50 @@ def run_report_md(run: RunData, max_chars: int = MAX_CHARS) -> str:
     return _fit(head, details, max_chars)
 
 
+def summary_table(summary: RunSummary) -> str:
+    """Each metric's median, the interval of its mean ("-" from fewer than two values), and
+    every repeat's value."""
+    return markdown_table(("metric", "median", "95% CI of mean", "values"), [
+        (m.metric.label, _amount(m.median, m.metric.unit),
+         _interval(m.ci95_of_mean, m.metric.unit, signed=False),
+         ", ".join(format_cell(v, 3) for v in m.values)) for m in summary.metrics])
+
+
 def headline(comparison: Comparison) -> str:
-    """One sentence a reviewer can quote: the last-cycle RSS change, and time if compared."""
-    rss = comparison.get("rss_last_mb")
-    if rss is None:
+    """One sentence a reviewer can quote that says no more than the deltas table: a change is
+    stated as one only where its verdict is better or worse."""
+    rows = [row for row in map(comparison.get, HEADLINE_METRICS) if row is not None]
+    if not rows:
         return "No figures to compare."
-    sentence = f"RSS at the last cycle went from {_amount(rss.difference.before_median, 'MB')} " \
-               f"to {_amount(rss.difference.after_median, 'MB')} ({_change(rss)})"
-    time = comparison.get("cycle_ms_median")
-    if time is not None:
-        sentence += f"; median time per cycle from {_amount(time.difference.before_median, 'ms')}" \
-                    f" to {_amount(time.difference.after_median, 'ms')} ({_change(time)})"
-    return sentence + "."
+    untold = [row for row in rows if _too_few(comparison, row)]
+    parts = [_phrase(row) for row in rows if row not in untold]
+    if untold:
+        parts.append(_too_few_phrase(comparison, untold))
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def _phrase(row: MetricComparison) -> str:
+    diff, metric = row.difference, row.metric
+    if diff.verdict in CHANGE_VERBS:
+        return (f"{metric.label} {CHANGE_VERBS[diff.verdict]} from "
+                f"{_amount(diff.before_median, metric.unit)} to "
+                f"{_amount(diff.after_median, metric.unit)} ({_change(row)})")
+    return f"no significant change in {metric.label}" + (" (noisy)" if diff.noisy else "")
+
+
+def _too_few(comparison: Comparison, row: MetricComparison) -> bool:
+    # with fewer than MIN_REPEATS a side "no significant change" is all a test can ever say
+    verdict = row.difference.verdict
+    return verdict == "too few repeats" or (comparison.too_few_repeats
+                                            and verdict not in CHANGE_VERBS)
+
+
+def _too_few_phrase(comparison: Comparison, rows: list[MetricComparison]) -> str:
+    labels = " or ".join(row.metric.label for row in rows)
+    return (f"too few repeats to tell a change in {labels} ({len(comparison.before.measured)} "
+            f"before, {len(comparison.after.measured)} after; at least {MIN_REPEATS} a side "
+            "are needed)")
 
 
 def deltas_table(rows: Iterable[MetricComparison]) -> str:
@@ -89,9 +139,9 @@ def deltas_table(rows: Iterable[MetricComparison]) -> str:
          for row in rows])
 
 
-def side_by_side_frame(before: RunData, after: RunData) -> pd.DataFrame:
+def side_by_side_frame(before: Run, after: Run) -> pd.DataFrame:
     """The seed-style columns of both runs, one row per cycle, medians across repeats."""
-    merged = pd.merge(before.median_by_cycle(), after.median_by_cycle(), on="cycle",
+    merged = pd.merge(median_by_cycle(before), median_by_cycle(after), on="cycle",
                       how="outer", suffixes=(" before", " after")).sort_values("cycle")
     names = dict.fromkeys([*_columns(before), *_columns(after)])
     columns = [f"{name} {role}" for name in names for role in ("before", "after")
@@ -99,9 +149,9 @@ def side_by_side_frame(before: RunData, after: RunData) -> pd.DataFrame:
     return merged[["cycle", *columns]]
 
 
-def _columns(run: RunData) -> list[str]:
+def _columns(run: Run) -> list[str]:
     """The seed-style columns, with the untrimmed RSS after rss_mb for a --trim run."""
-    if TRIMMED_COLUMN in run.samples and run.samples[TRIMMED_COLUMN].notna().any():
+    if run.config.trim and samples_frame(run)[TRIMMED_COLUMN].notna().any():
         return ["rss_mb", TRIMMED_COLUMN, *SEED_COLUMNS[1:]]
     return list(SEED_COLUMNS)
 
@@ -120,33 +170,60 @@ def _thin(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[sorted({round(i * step) for i in range(HEADLINE_ROWS)})]
 
 
-def per_repeat_tables(before: RunData, after: RunData) -> str:
+def per_repeat_tables(before: Run, after: Run) -> str:
     parts = []
     for role, run in (("before", before), ("after", after)):
-        table = repeat_metrics(run).reset_index()
-        parts += [f"**{role}: {run.name}**", "",
-                  markdown_table(list(table.columns), table.itertuples(index=False)), ""]
+        rows = repeat_metrics(run)
+        columns = ["repeat", *(rows[0] if rows else [])]
+        parts += [f"**{role}: {run.name}**", "", markdown_table(columns, [
+            (index, *(_plain(value, BY_NAME[name].unit) for name, value in row.items()))
+            for index, row in enumerate(rows, start=1)]), ""]
     return "\n".join(parts)
 
 
-def runs_table(*runs: tuple[str, RunData]) -> str:
-    def facts(run: RunData) -> list[str]:
-        meta, env = run.meta, run.meta.get("environment", {})
-        config, store = meta.get("config", {}), meta.get("store", {})
-        return [str(run.folder), f"{config.get('store')}"
-                + (" + reuse" if config.get("reuse_loaded_store") else ""),
-                meta.get("status", "?"), f"{run.repeats} x {run.last_cycle}",
-                f"{store.get('size_bytes')} bytes, sha256 {str(store.get('sha256'))[:12]}",
-                str(meta.get("heap_measure")), "yes" if config.get("trim") else "no",
-                f"Python {env.get('python', {}).get('version')}",
-                str(env.get("platform", {}).get("description")), str(env.get("cpu_count")),
-                str(env.get("cgroup_memory_limit")), str(env.get("git_commit"))]
+ENVIRONMENT_ROWS = ("folder", "store", "status", "repeats x cycles", "store file",
+                    "heap measure", "trimmed", "runtime", "platform", "CPUs",
+                    "cgroup memory limit", "harness commit", "store code commit")
 
-    names = ("folder", "store", "status", "repeats x cycles", "store file", "heap measure",
-             "trimmed", "runtime", "platform", "CPUs", "cgroup memory limit", "harness commit")
-    columns = [facts(run) for _, run in runs]
+
+def runs_table(*runs: tuple[str, Run]) -> str:
+    """The setup of each run, one column each: what its figures depend on besides the code."""
+    columns = [_environment_facts(run) for _, run in runs]
     return markdown_table(("", *(role for role, _ in runs)),
-                          list(zip(names, *columns, strict=True)), align_right_from=len(runs) + 1)
+                          list(zip(ENVIRONMENT_ROWS, *columns, strict=True)),
+                          align_right_from=len(runs) + 1)
+
+
+def _environment_facts(run: Run) -> list[str]:
+    env, config = run.environment, run.config
+    # the runtime is the worker's own word (`node v20.20.2`), never the harness's Python
+    return [str(run.folder), config.store + (" + reuse" if config.reuse_loaded_store else ""),
+            run.status, f"{len(run.measured)} x {run.last_cycle}",
+            f"{run.store.size_bytes} bytes, sha256 {run.store.sha256[:12]}",
+            str(run.heap_measure), "yes" if config.trim else "no", run.runtime,
+            _text(env.get("platform", {}).get("description")), _text(env.get("cpu_count")),
+            _memory_limit(env), _text(env.get("git_commit")), _text(_store_commit(env))]
+
+
+def _store_commit(env: dict[str, Any]) -> str | None:
+    """The commit of the code under test; runs recorded before it was kept have none."""
+    return env.get("code_under_test", {}).get("store", {}).get("git_commit")
+
+
+def _memory_limit(env: dict[str, Any]) -> str:
+    """New runs keep a display string beside the bytes; older ones kept the cgroup file's
+    first line (`max`, or bytes), shown the same way here."""
+    value = env.get("cgroup_memory_limit")
+    if value is None or "cgroup_memory_limit_bytes" in env:
+        return _text(value)
+    try:
+        return describe_memory_limit(parse_cgroup_memory_limit(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _fit(head: list[str], details: list[tuple[str, str]], max_chars: int) -> str:
@@ -193,6 +270,12 @@ def _p(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _plain(value: float | None, unit: str) -> str:
+    return format_cell(value, _decimals(unit))
+
+
 def _change(row: MetricComparison) -> str:
-    return f"{_signed(row.difference.change, row.metric.unit)}, " \
-           f"{_percent(row.difference.relative)}"
+    """The absolute change, always; the relative one only over the metric's floor."""
+    change = _signed(row.difference.change, row.metric.unit)
+    relative = row.difference.relative
+    return change if relative is None else f"{change}, {_percent(relative)}"

@@ -6,21 +6,21 @@ import csv
 import io
 from typing import Any
 
-from session_store_harness.judging.metrics import METRICS, repeat_metrics
-from session_store_harness.model.result_folder import RunData
+from session_store_harness.judging.metrics import METRICS, summarize
+from session_store_harness.model.run import Run
 
 
-def sweep_csv(matrix: list[dict[str, Any]], runs: dict[str, RunData]) -> str:
+def sweep_csv(matrix: list[dict[str, Any]], runs: dict[str, Run]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["cell", "size_kb", "store", "reuse", "status", "repeats",
-                     *(f"{m.name}" for m in METRICS)])
+                     *(m.name for m in METRICS)])
     for cell in matrix:
         run = runs.get(cell["name"])
         if run is None:
             continue
-        medians = repeat_metrics(run).median()
+        summary = summarize(run)
         writer.writerow([cell["name"], cell["size_kb"], cell["store"], int(cell["reuse"]),
-                         run.meta.get("status"), run.repeats,
-                         *(round(float(medians[m.name]), 4) for m in METRICS)])
+                         run.status, summary.repeats,
+                         *(summary.get(m.name).median for m in METRICS)])
     return out.getvalue()

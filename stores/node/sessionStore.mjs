@@ -1,4 +1,6 @@
-// The gateway's session stores in Node.js, standard library only, as in CONTEXT.md:
+// The gateway's session stores in Node.js, standard library only, as in
+// docs/store-behaviour.md ("Before the fix", "The fix"; differences from the real store in
+// "How this repository models it"):
 // `wholefile` (before the fix) and `snapshot` (after it). The Python twins are in stores/*.py.
 import crypto from "node:crypto";
 import fs from "node:fs";

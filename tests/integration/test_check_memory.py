@@ -90,3 +90,64 @@ def test_bad_commands_and_input() -> None:
                      "import sys; print('boom'); sys.exit(4)")
     assert failed.returncode == 1 and "exited with code 4" in failed.stderr
     assert "boom" in failed.stderr
+
+
+def test_a_string_command_in_a_pyproject_runs_split_like_a_shell_line(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    config = tmp_path / "pyproject.toml"
+    # quoted words stay one argument each: the script writes its second argument verbatim
+    config.write_text(f"""
+[project]
+name = "demo"
+version = "0.1"
+
+[tool.ruff]
+line-length = 100
+
+[[tool.harness.check-memory.cases]]
+name = "string-command"
+command = '''python3 -c 'import sys; open(sys.argv[1], "w").write(sys.argv[2])' {out} "a  b"'''
+limit_mb = 400
+""")
+    result = run_cli("check-memory", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[memory] string-command: " in result.stdout
+    assert out.read_text() == "a  b"
+
+
+BAD_SECOND_CASES = {
+    "unknown key": ('command = ["python3", "-c", "pass"]\nlimit_mb = 100\nlimt_mb = 5',
+                    "unknown key(s) limt_mb"),
+    "blank string command": ('command = "  "\nlimit_mb = 100', "command is empty"),
+    "number in the command": ('command = ["python3", "-c", 1]\nlimit_mb = 100',
+                              "command must hold only strings"),
+    "runs as a string": ('command = ["python3", "-c", "pass"]\nlimit_mb = 100\nruns = "2"',
+                         "runs must be a whole number"),
+    "bad limit override": ('command = ["python3", "-c", "pass"]\nlimit_mb = 100',
+                           "HARNESS_MEMORY_LIMIT_MB_SECOND must be a number"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_SECOND_CASES)
+def test_a_bad_second_case_stops_the_run_before_the_first_case_starts(tmp_path: Path,
+                                                                      bad: str) -> None:
+    second_case, fragment = BAD_SECOND_CASES[bad]
+    marker = tmp_path / "first-case-ran"
+    config = tmp_path / "pyproject.toml"
+    config.write_text(f"""
+[[tool.harness.check-memory.cases]]
+name = "first"
+command = ["{sys.executable}", "-c", "import pathlib; pathlib.Path('{marker}').touch()"]
+limit_mb = 400
+
+[[tool.harness.check-memory.cases]]
+name = "second"
+{second_case}
+""")
+    env = {**os.environ, "HARNESS_MEMORY_LIMIT_MB_SECOND": "lots"} if "override" in bad else None
+    result = run_cli("check-memory", "--config", str(config), env=env)
+    assert_one_line_error(result, 2, fragment)
+    if "override" not in bad:  # the config's problems name the file and the case
+        assert f"{config}: memory case 'second'" in result.stderr
+    assert not marker.exists()
+    assert "[memory] first" not in result.stdout

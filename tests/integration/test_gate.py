@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import assert_one_line_error, run_cli
 
-MEMORY = ("--metrics", "rss_last_mb,kernel_peak_rss_mb")
+MEMORY = ("--metrics", "rss_last_mb,peak_rss_mb")
 
 
 def make_run(folder: Path, ballast_mb: int, repeats: int) -> Path:
@@ -33,7 +33,7 @@ def test_a_to_a_passes(runs: dict[str, Path]) -> None:
                      "--max-regression", "10%", "--max-peak-rss-mb", "400", *MEMORY)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("[gate] peak RSS (kernel) (median of 5): ")
+    assert lines[0].startswith("[gate] peak RSS (median of 5): ")
     assert lines[0].endswith("(limit 400.0 MB) pass")
     assert "RSS at last cycle regression" in result.stdout
     assert lines[-1] == "[gate] outcome: pass (exit 0)"

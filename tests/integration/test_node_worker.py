@@ -63,7 +63,8 @@ def test_node_refuses_a_corrupt_store(tmp_path: Path) -> None:
     bad.write_bytes(b'{"session:1": {"sessionId": "a"')
     result = run_cli("run", "--runtime", "node", "--store", "snapshot", "--store-file", str(bad),
                      "--run-dir", str(tmp_path / "r"))
-    assert_one_line_error(result, 1, "invalid JSON")
+    assert_one_line_error(result, 2, "invalid JSON", str(bad))
+    assert not (tmp_path / "r").exists()
     assert bad.read_bytes() == b'{"session:1": {"sessionId": "a"'
 
 

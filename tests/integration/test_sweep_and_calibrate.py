@@ -44,7 +44,7 @@ def test_calibrate_reports_both_rates(tmp_path: Path) -> None:
     out = tmp_path / "cal"
     result = run_cli("calibrate", "--trials", "2", "--repeat", "4", "--target-kb", "100",
                      "--cycles", "4", "--regression", "25%",
-                     "--metrics", "rss_last_mb,kernel_peak_rss_mb", "-o", str(out))
+                     "--metrics", "rss_last_mb,peak_rss_mb", "-o", str(out))
     assert result.returncode == 0, result.stderr
     calibration = json.loads((out / "calibration.json").read_text())
     assert calibration["trials"] == 2 and calibration["pad_kb"] > 1000

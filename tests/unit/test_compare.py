@@ -11,14 +11,14 @@ from tests.fakes import fake_run
 
 
 def test_deltas_on_known_figures() -> None:
-    # CONTEXT.md's headline figures: 1236.6 -> 890.5 MB at cycle 50
+    # docs/store-behaviour.md, "The figures": 1236.6 -> 890.5 MB at cycle 50
     before = fake_run("before", [668.7, 877.6, 1004.7, 1109.8, 1214.1, 1236.6], 240, 1250)
     after = fake_run("after", [662.1, 740.7, 778.6, 815.9, 853.2, 890.5], 180, 900)
     comparison = compare_runs(before, after)
     last = comparison.get("rss_last_mb").difference
     assert last.change == pytest.approx(-346.1)
     assert last.relative == pytest.approx(-0.28, abs=0.001)
-    assert comparison.get("kernel_peak_rss_mb").difference.change == pytest.approx(-350)
+    assert comparison.get("peak_rss_mb").difference.change == pytest.approx(-350)
     # least-squares slope over cycles 10..50 of the before figures
     assert comparison.get("growth_mb_per_cycle").difference.before_median == pytest.approx(
         9.274, abs=0.001)
@@ -50,7 +50,9 @@ def test_traced_and_untraced_timings_are_never_compared() -> None:
     comparison = compare_runs(before, after)
     assert not any("time" in row.metric.label for row in comparison.metrics)
     text = " ".join(comparison.warnings)
-    assert "measured differently" in text and "different store files" in text
+    assert "the heap measure differs (allocator vs tracemalloc)" in text
+    assert "the store file (SHA-256) differs" in text
+    assert {m.key for m in comparison.mismatches} == {"store-file", "heap"}
     assert "incomplete" in text
     report = comparison_report(comparison, ["rss_vs_cycle.png"])
     assert "⚠️" in report and "![rss_vs_cycle.png](rss_vs_cycle.png)" in report

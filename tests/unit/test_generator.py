@@ -72,7 +72,8 @@ def test_pr_profile_is_the_fixs_stress_shape(tmp_path: Path) -> None:
     assert list(store)[:3] == ["session:0", "session:1", "session:2"]
     assert set(store["session:5"]) == {"sessionId", "updatedAt", "label", "displayName"}
     assert store["session:5"]["displayName"].endswith("x" * 2048)
-    assert 3400 <= len(store) <= 3600  # CONTEXT.md: 3,529 entries for 7.6 MB
+    # docs/store-behaviour.md, "The fix's stress shape": 3,529 entries for 7.6 MB
+    assert 3400 <= len(store) <= 3600
 
 
 def test_entries_mode_writes_exactly_that_many(tmp_path: Path) -> None:

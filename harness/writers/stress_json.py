@@ -1,0 +1,19 @@
+"""stress.json: what `harness stress` found, with its configuration."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from session_store_harness.measuring.stress import StressReport
+
+
+def stress_json(report: StressReport) -> str:
+    result, crash = report.concurrency, report.crashes
+    config = {**asdict(report.config), "store_file": None if report.config.store_file is None
+              else str(report.config.store_file)}
+    return json.dumps({
+        "schema_version": 1, "store": report.config.store, "config": config,
+        "argv": list(report.argv),
+        "concurrency": {**asdict(result), "attempted": result.attempted, "lost": result.lost},
+        "crashes": asdict(crash) if crash else None, "ok": report.ok}, indent=2) + "\n"

@@ -1,0 +1,113 @@
+"""The one run model: written and loaded by one module, checked on load, figures that agree."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from session_store_harness.errors import HarnessError
+from session_store_harness.judging.metrics import summarize, values_of
+from session_store_harness.model.result_folder import SCHEMA_VERSION, load_run, write_run
+from session_store_harness.model.run import MB, Sample, TimelinePoint
+from tests.fakes import fake_run
+
+
+def written(tmp_path: Path, **kwargs) -> Path:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_run(fake_run("run", [20.0, 24.5, 27.25], 12.5, 30.0, repeats=4, jitter=0.25,
+                       **kwargs), folder)
+    return folder
+
+
+def edit_meta(folder: Path, **changes) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    meta.update(changes)
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def test_a_run_loads_back_as_the_same_model_with_the_same_summary(tmp_path: Path) -> None:
+    # GIVEN a run with known figures, written to its folder
+    run = fake_run("run", [20.0, 24.5, 27.25], 12.5, 30.0, repeats=4, jitter=0.25)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    kept = write_run(run, folder)
+    # WHEN it is loaded back
+    loaded = load_run(folder)
+    # THEN it is the same model, and its summary (computed in memory when written) agrees
+    assert kept.folder == loaded.folder == folder
+    assert loaded.config == run.config and loaded.store == run.store
+    assert [r.worker for r in loaded.repeats] == [r.worker for r in run.repeats]
+    assert loaded.repeats[0].cycles == run.repeats[0].cycles
+    assert summarize(loaded) == summarize(run)
+
+
+def test_an_unknown_schema_version_is_refused_by_name(tmp_path: Path) -> None:
+    folder = written(tmp_path)
+    edit_meta(folder, schema_version=999)
+    with pytest.raises(HarnessError, match="schema_version 999 is not one this harness reads"):
+        load_run(folder)
+
+
+def test_an_older_schema_version_is_upgraded(tmp_path: Path) -> None:
+    folder = written(tmp_path)
+    edit_meta(folder, schema_version=1)
+    assert load_run(folder).complete
+    assert SCHEMA_VERSION == 2
+
+
+@pytest.mark.parametrize(("changes", "fragment"), [
+    ({"complete": "false", "status": "failed"}, "contradict the repeats"),
+    ({"status": "complete", "complete": True, "repeats": []}, "contradict the repeats"),
+    ({"config": "snapshot"}, "field 'config' must be dict"),
+    ({"argv": "run"}, "field 'argv' must be list"),
+    ({"started_at": 5}, "field 'started_at' must be str"),
+])
+def test_hand_edited_meta_is_refused_in_one_line(tmp_path: Path, changes: dict,
+                                                 fragment: str) -> None:
+    folder = written(tmp_path)
+    edit_meta(folder, **changes)
+    with pytest.raises(HarnessError, match=fragment) as caught:
+        load_run(folder)
+    assert str(folder / "meta.json") in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_csv_with_a_wrong_figure_is_refused(tmp_path: Path) -> None:
+    folder = written(tmp_path)
+    text = (folder / "samples.csv").read_text().replace("20.0", "twenty", 1)
+    (folder / "samples.csv").write_text(text)
+    with pytest.raises(HarnessError, match="column 'rss_mb' holds 'twenty'"):
+        load_run(folder)
+
+
+def test_the_peak_is_never_below_a_reading_taken() -> None:
+    # GIVEN a kernel high-water mark that lags an RSS the harness read (seen: 0.02-0.25 MB)
+    run = fake_run("run", [100.0, 119.816], 10, peak=119.523)
+    repeat = run.repeats[0]
+    lagging = replace(repeat, timeline=(TimelinePoint(5.0, round(120.1 * MB), 1),))
+    # THEN the peak is the highest of the kernel's figure and every reading
+    assert repeat.peak_rss_bytes == round(119.816 * MB)
+    assert lagging.peak_rss_bytes == round(120.1 * MB)
+    assert values_of(replace(run, repeats=(lagging,)), "peak_rss_mb") == [pytest.approx(120.1)]
+    # AND without any kernel figure the readings still give the peak
+    assert replace(lagging, kernel_peak_rss_bytes=None).peak_rss_bytes == round(120.1 * MB)
+
+
+def test_no_interval_from_a_single_repeat() -> None:
+    summary = summarize(fake_run("one", [21.8, 21.8], 10, 22.0))
+    assert summary.get("rss_last_mb").median == 21.8
+    assert summary.get("rss_last_mb").ci95_of_mean is None
+
+
+def test_an_untrimmed_sample_survives_the_round_trip(tmp_path: Path) -> None:
+    run = fake_run("run", [20.0, 24.0], 10, 25.0)
+    sample = replace(run.repeats[0].samples[-1], untrimmed_rss_bytes=round(26.5 * MB))
+    repeat = replace(run.repeats[0], samples=(*run.repeats[0].samples[:-1], sample))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_run(replace(run, repeats=(repeat,)), folder)
+    loaded: Sample = load_run(folder).repeats[0].samples[-1]
+    assert loaded.untrimmed_rss_bytes == round(26.5 * MB)
