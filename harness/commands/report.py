@@ -13,30 +13,39 @@ from session_store_harness.errors import HarnessError
 
 @click.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Markdown file to write (plots are linked relative to it).")
 @click.option("--force", is_flag=True, help="Replace an existing report file.")
 def report(folder: Path, output: Path, force: bool) -> None:
     """Write report.md for a run folder or a `harness compare` folder (under 60,000 chars)."""
-    from session_store_harness.judging.compare import compare_runs
     from session_store_harness.model.result_folder import load_run
     from session_store_harness.writers.folder import write_text
-    from session_store_harness.writers.plots import PLOTS
-    from session_store_harness.writers.report import comparison_report, run_report_md
+    from session_store_harness.writers.report import run_report_md
 
     if output.exists() and not force:
         raise HarnessError(f"{output}: already exists; pass --force to replace it")
     comparison_file = folder / "comparison.json"
     if comparison_file.is_file():
-        try:
-            paths = json.loads(comparison_file.read_text())
-            before, after = Path(paths["before"]), Path(paths["after"])
-        except (OSError, ValueError, KeyError) as exc:
-            raise HarnessError(f"{comparison_file}: unreadable ({exc})") from None
-        base = output.resolve().parent
-        plots = [os.path.relpath(folder.resolve() / name, base) for name in PLOTS
-                 if (folder / name).is_file()]
-        text = comparison_report(compare_runs(load_run(before), load_run(after)), plots)
+        text = _comparison_text(folder, comparison_file, output)
     else:
         text = run_report_md(load_run(folder))
     write_text(output, text)
     click.echo(f"report: {output} ({len(text)} characters)")
+
+
+def _comparison_text(folder: Path, comparison_file: Path, output: Path) -> str:
+    """The comparison's report, recomputed from its two runs, plots linked from `output`."""
+    from session_store_harness.judging.compare import compare_runs
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.writers.plots import PLOTS
+    from session_store_harness.writers.report import comparison_report
+
+    try:
+        paths = json.loads(comparison_file.read_text())
+        before, after = Path(paths["before"]), Path(paths["after"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HarnessError(f"{comparison_file}: unreadable ({exc})") from None
+    base = output.resolve().parent
+    plots = [os.path.relpath(folder.resolve() / name, base) for name in PLOTS
+             if (folder / name).is_file()]
+    return comparison_report(compare_runs(load_run(before), load_run(after)), plots)

@@ -13,6 +13,9 @@ def comparison_json(comparison: Comparison) -> str:
         "schema_version": 1,
         "before": str(comparison.before.folder.resolve()),
         "after": str(comparison.after.folder.resolve()),
+        # the setup differences, by the key `harness gate --allow-different` takes
+        "mismatches": [{**asdict(m), "description": m.describe()}
+                       for m in comparison.mismatches],
         "warnings": list(comparison.warnings),
         "metrics": [{"metric": row.metric.name, "label": row.metric.label,
                      "unit": row.metric.unit, **asdict(row.difference)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,24 @@ def test_generate_cli_bad_input(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("generate", "-o", str(tmp_path / "no" / "dir" / "a")), 2,
                           "does not exist")
     assert not list(tmp_path.rglob("*"))
+
+
+def test_generate_cli_fills_the_remainder_that_used_to_crash(tmp_path: Path) -> None:
+    # GIVEN seed 691 at 44 KB, whose last entry must fill 22,845 bytes: the one cost where the
+    # prompt's character count gains a digit, which used to end in a ValueError traceback
+    out = tmp_path / "sessions.json"
+    made = run_cli("generate", "--profile", "realistic", "--seed", "691", "--target-kb", "44",
+                   "-o", str(out))
+    # THEN the file is written to the byte, as valid JSON, with no traceback
+    assert made.returncode == 0, made.stderr
+    assert "Traceback" not in made.stderr
+    assert f"{44 * 1024} bytes" in made.stdout
+    assert out.stat().st_size == 44 * 1024
+    assert json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_generate_cli_unusable_output_name_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("generate", "--profile", "pr", "--target-kb", "20",
+                     "-o", str(tmp_path / ("a" * 300)))
+    assert_one_line_error(result, 2, "too long")
+    assert not list(tmp_path.iterdir())

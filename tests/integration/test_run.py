@@ -65,6 +65,11 @@ def test_run_on_an_existing_store_writes_a_complete_result(tmp_path: Path, small
                   "transparent_hugepages", "git_commit", "env"):
         assert field in env
     assert meta["config"]["store"] == store and meta["argv"]
+    # the code under test is named with its own commit, beside the harness's
+    code = env["code_under_test"]["store"]
+    assert code["path"].endswith(f"stores/{store}.py")
+    assert code["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}(-dirty)?",
+                                                      code["git_commit"])
     assert {"PYTHONMALLOC", "MALLOC_ARENA_MAX"} <= set(env["env"])
     assert meta["heap_measure"] == "allocator"
     assert meta["repeats"][0]["worker"]["exit_code"] == 0
