@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
-from session_store_harness.errors import HarnessError
-from session_store_harness.measuring.memcheck import command_env, measure_command
-from session_store_harness.model.run import MB
+from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.measuring.memcheck import check_case
 from session_store_harness.settings.memory_cases import (
     MemoryCase,
     cases_from_config,
     with_env_override,
 )
+from session_store_harness.writers.memory_text import run_line, verdict_line
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -48,10 +46,16 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
     cases = _cases(limit_mb, runs, name, config, keep_home, command)
     # every limit override is read, and refused, before the first command starts
     cases = [with_env_override(case) for case in cases]
-    failed = [case.name for case in cases if not _check(case, interval_ms, timeout_s)]
+    failed = []
+    for case in cases:
+        result = check_case(case, interval_ms, timeout_s,
+                            lambda r: click.echo(run_line(r)) if r.failed_run is None else None)
+        click.echo(verdict_line(result), err=result.failed_run is not None)
+        if not result.passed:
+            failed.append(case.name)
     if failed:
         click.echo(f"[memory] over the limit or failed: {', '.join(failed)}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 def _cases(limit_mb: float | None, runs: int, name: str | None, config: Path | None,
@@ -64,23 +68,3 @@ def _cases(limit_mb: float | None, runs: int, name: str | None, config: Path | N
     if config is not None:
         return cases_from_config(config)
     raise HarnessError("give a command after --, or --config with memory cases")
-
-
-def _check(case: MemoryCase, interval_ms: float, timeout_s: float) -> bool:
-    peaks = []
-    for run in range(1, case.runs + 1):
-        with tempfile.TemporaryDirectory(prefix="harness-home-") as home:
-            env = command_env(dict(case.env), Path(home) if case.throwaway_home else None)
-            measured = measure_command(list(case.command), interval_ms, timeout_s, env)
-        if measured.exit_code != 0:
-            click.echo(f"[memory] {case.name}: command exited with code {measured.exit_code}; "
-                       f"last output:\n{measured.output_tail}", err=True)
-            return False
-        peaks.append(measured.peak_bytes / MB)
-        click.echo(f"[memory] {case.name} run {run}/{case.runs}: {peaks[-1]:.1f} MB "
-                   f"({measured.processes_seen} process(es), {measured.duration_s:.2f} s)")
-    peak = statistics.median(peaks)
-    passed = peak <= case.limit_mb
-    click.echo(f"[memory] {case.name}: {peak:.1f} MB peak RSS (limit {case.limit_mb:g} MB)"
-               + ("" if passed else " FAIL"))
-    return passed

@@ -10,9 +10,11 @@ carries this process's high-water mark across exec, so it is used only when larg
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ import psutil
 from session_store_harness.errors import HarnessError
 from session_store_harness.measuring.processes import kill_group
 from session_store_harness.measuring.sampler import kernel_peak_rss_bytes
+from session_store_harness.model.run import MB
+from session_store_harness.settings.memory_cases import MemoryCase
 
 OUTPUT_TAIL_CHARS = 2000
 
@@ -113,3 +117,40 @@ def command_env(extra: dict[str, str] | None, home: Path | None) -> dict[str, st
         env["HOME"] = str(home)
     env.update(extra or {})
     return env
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """A memory case's runs so far and its verdict: the median peak against the limit."""
+
+    case: MemoryCase
+    runs: tuple[CommandMeasurement, ...]
+
+    @property
+    def failed_run(self) -> CommandMeasurement | None:
+        return next((run for run in self.runs if run.exit_code != 0), None)
+
+    @property
+    def peak_mb(self) -> float:
+        return statistics.median(run.peak_bytes / MB for run in self.runs)
+
+    @property
+    def passed(self) -> bool:
+        return self.failed_run is None and self.peak_mb <= self.case.limit_mb
+
+
+def check_case(case: MemoryCase, interval_ms: float, timeout_s: float,
+               on_run: Callable[[CaseResult], None] | None = None) -> CaseResult:
+    """Run the case `case.runs` times, each in a throwaway HOME unless it keeps the real one;
+    a run that exits non-zero ends the case."""
+    result = CaseResult(case, ())
+    for _ in range(case.runs):
+        with tempfile.TemporaryDirectory(prefix="harness-home-") as home:
+            env = command_env(dict(case.env), Path(home) if case.throwaway_home else None)
+            measured = measure_command(list(case.command), interval_ms, timeout_s, env)
+        result = CaseResult(case, (*result.runs, measured))
+        if on_run:
+            on_run(result)
+        if measured.exit_code != 0:
+            break
+    return result
