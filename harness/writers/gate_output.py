@@ -55,7 +55,8 @@ def _comparison_json(check: Check) -> dict[str, Any]:
 def _round(value: float | None, unit: str = "", digits: int | None = None) -> float | None:
     if value is None:
         return None
-    return round(float(value), DIGITS.get(unit, 3) if digits is None else digits)
+    # + 0.0 turns a rounded -0.0 into 0.0: scripts comparing to 0 should not see a sign
+    return round(float(value), DIGITS.get(unit, 3) if digits is None else digits) + 0.0
 
 
 def gate_markdown(result: GateResult) -> str:

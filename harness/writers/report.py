@@ -1,7 +1,9 @@
 """report.md of a comparison: headline, deltas with verdicts, samples, plots, environment.
 
-Fits one screen at the top and a GitHub comment in all: details are in collapsible sections,
-and sections are dropped, largest first, until the report is under `MAX_CHARS`.
+Setup differences come first, above the headline; the headline states a change only where the
+deltas table's verdict is better or worse. Fits one screen at the top and a GitHub comment in
+all: details are in collapsible sections, and sections are dropped, largest first, until the
+report is under `MAX_CHARS`.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib.image
@@ -22,6 +23,17 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "before", root / "after"
 
 
+@pytest.fixture(scope="module")
+def smaller_store_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like `two_runs`' before, on a store half the size: a different store file."""
+    folder = tmp_path_factory.mktemp("smaller") / "run"
+    result = run_cli("run", "--store", "wholefile", "--profile", "realistic", "--target-kb",
+                     "300", "--cycles", "10", "--repeat", "1", "--sample-every", "5",
+                     "--run-dir", str(folder))
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
 def test_compare_writes_plots_and_a_report(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     result = run_cli("compare", *map(str, two_runs), "-o", str(out))
@@ -34,12 +46,30 @@ def test_compare_writes_plots_and_a_report(two_runs: tuple[Path, Path], tmp_path
         assert pixels.std() > 0.01  # something was drawn
     report = (out / "report.md").read_text()
     assert report.startswith("# Session store memory: wholefile → snapshot-reuse")
-    assert "RSS at the last cycle went from" in report
+    assert "Too few repeats to tell a change in RSS at last cycle" in report
+    assert "| runtime | cpython 3." in report  # the worker's own word
     assert "| cycle | rss_mb before | rss_mb after |" in report
     assert "1 repeat(s): at least 4 a side" in report  # one repeat is never significant
     assert (out / "comparison.json").is_file()
     assert "peak RSS" in report and "median time per cycle" in report
     assert "different store files" not in report  # same seed, same store
+
+
+def test_compare_says_first_when_runs_are_not_comparable_and_still_reports(
+        two_runs: tuple[Path, Path], smaller_store_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = run_cli("compare", str(two_runs[0]), str(smaller_store_run), "-o", str(out))
+    # compare describes (exit 0, report written); the gate is the judge
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert warnings[0].startswith("warning: not comparable: the store file (SHA-256) differs")
+    assert "(--allow-different store-file)" in warnings[1]
+    report = (out / "report.md").read_text().splitlines()
+    assert report[2].startswith("> **⚠️ Not comparable**")
+    assert report.index("> - " + warnings[0].removeprefix("warning: not comparable: ")) < \
+        next(i for i, line in enumerate(report) if line.startswith("Too few repeats"))
+    mismatches = json.loads((out / "comparison.json").read_text())["mismatches"]
+    assert [m["key"] for m in mismatches] == ["store-file"]
 
 
 def test_compare_refuses_bad_inputs(two_runs: tuple[Path, Path], tmp_path: Path) -> None:

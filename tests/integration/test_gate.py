@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 from pathlib import Path
 
+import click
 import pytest
 
+from session_store_harness.commands.compare import compare
+from session_store_harness.commands.gate import gate
+from session_store_harness.commands.report import report
+from session_store_harness.errors import EXIT_CODES
+from session_store_harness.judging.compare import ASPECTS
 from tests.conftest import assert_one_line_error, run_cli
 
 MEMORY = ("--metrics", "rss_last_mb,peak_rss_mb")
 
 
-def make_run(folder: Path, ballast_mb: int, repeats: int) -> Path:
-    result = run_cli("run", "--store", "ballast", "--profile", "pr", "--target-kb", "100",
-                     "--cycles", "6", "--sample-every", "2", "--repeat", str(repeats),
-                     "--env", f"HARNESS_BALLAST_MB={ballast_mb}", "--run-dir", str(folder))
+def make_run(folder: Path, ballast_mb: int, repeats: int, target_kb: int = 100) -> Path:
+    result = run_cli("run", "--store", "ballast", "--profile", "pr", "--target-kb",
+                     str(target_kb), "--cycles", "6", "--sample-every", "2", "--repeat",
+                     str(repeats), "--env", f"HARNESS_BALLAST_MB={ballast_mb}", "--run-dir",
+                     str(folder))
     assert result.returncode == 0, result.stderr
     return folder
 
@@ -25,7 +34,9 @@ def make_run(folder: Path, ballast_mb: int, repeats: int) -> Path:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("gate")
     return {"base": make_run(root / "base", 0, 5), "same": make_run(root / "same", 0, 5),
-            "leak": make_run(root / "leak", 3, 5), "leak-2": make_run(root / "leak-2", 3, 2)}
+            "leak": make_run(root / "leak", 3, 5), "leak-2": make_run(root / "leak-2", 3, 2),
+            "base-1": make_run(root / "base-1", 0, 1),
+            "bigger": make_run(root / "bigger", 0, 5, target_kb=150)}
 
 
 def test_a_to_a_passes(runs: dict[str, Path]) -> None:
@@ -100,3 +111,96 @@ def test_bad_gate_input_exits_2(runs: dict[str, Path], args: tuple[str, ...],
 def test_gate_on_a_folder_that_is_not_a_run_exits_2(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("gate", str(tmp_path), "--max-peak-rss-mb", "5"), 2,
                           "not a run folder")
+
+
+def test_a_one_repeat_baseline_is_never_a_pass(runs: dict[str, Path]) -> None:
+    # the candidate matches the baseline, but one repeat a side can tell nothing
+    result = run_cli("gate", str(runs["same"]), "--baseline", str(runs["base-1"]),
+                     "--max-regression", "10%", *MEMORY)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "too few repeats" in result.stdout
+    assert "fewer than 4 repeats a side cannot be significant" in result.stdout
+    assert "[gate] note: ballast has 1 repeat(s): at least 4 a side" in result.stdout
+    assert result.stdout.splitlines()[-1] == "[gate] outcome: inconclusive (exit 3)"
+
+
+def test_runs_of_different_store_files_are_refused_unless_allowed(runs: dict[str, Path],
+                                                                  tmp_path: Path) -> None:
+    args = ("gate", str(runs["bigger"]), "--baseline", str(runs["base"]), "--max-regression",
+            "10%", *MEMORY)
+    assert_one_line_error(run_cli(*args), 2, "the store file (SHA-256) differs",
+                          "--allow-different store-file")
+    # WHEN the difference is named as intended, on the command line or in the config file
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.harness.gate]\nallow_different = ["store-file"]\n')
+    for extra in (("--allow-different", "store-file"), ("--allow-different", "trim,store-file"),
+                  ("--config", str(config))):
+        result = run_cli(*args, *extra)
+        # THEN the runs are judged (50 KB more store is well under 10%)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "RSS at last cycle regression" in result.stdout
+
+
+def test_unknown_allow_different_keys_are_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    args = ("gate", str(runs["same"]), "--baseline", str(runs["base"]), "--max-regression",
+            "10%")
+    assert_one_line_error(run_cli(*args, "--allow-different", "store-size"), 2,
+                          "--allow-different takes store-file, profile")
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.harness.gate]\nallow_different = 3\n")
+    assert_one_line_error(run_cli(*args, "--config", str(config)), 2,
+                          "allow_different must be a list of names")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node on PATH for a Node run")
+def test_a_node_candidate_against_a_python_baseline_is_refused(tmp_path: Path) -> None:
+    folders = {}
+    for runtime in ("python", "node"):
+        folders[runtime] = tmp_path / runtime
+        result = run_cli("run", "--store", "wholefile", "--runtime", runtime, "--profile", "pr",
+                         "--target-kb", "100", "--cycles", "4", "--sample-every", "2",
+                         "--repeat", "1", "--run-dir", str(folders[runtime]))
+        assert result.returncode == 0, result.stderr
+    assert_one_line_error(
+        run_cli("gate", str(folders["node"]), "--baseline", str(folders["python"]),
+                "--max-regression", "10%"), 2,
+        "the runtime differs (python vs node)", "--allow-different runtime")
+
+
+def test_gate_json_has_stable_ids_rounded_figures_and_notes(runs: dict[str, Path]) -> None:
+    args = ("gate", str(runs["same"]), "--baseline", str(runs["base"]), "--max-regression",
+            "10%", "--max-peak-rss-mb", "400", *MEMORY)
+    verdict = json.loads(run_cli(*args, "--format", "json").stdout)
+    checks = {c["id"]: c for c in verdict["checks"]}
+    assert list(checks) == ["limit.peak_rss_mb", "regression.rss_last_mb",
+                            "regression.peak_rss_mb"]
+    rss = checks["regression.rss_last_mb"]
+    assert decimals(rss["p_value"]) <= 4 and decimals(rss["before"]) <= 3
+    assert decimals(checks["limit.peak_rss_mb"]["value"]) <= 3
+    assert len(rss["ci95"]) == 2 and all(isinstance(v, float) for v in rss["ci95"])
+    assert rss["metric"] == "rss_last_mb" and rss["metric_unit"] == "MB"
+    assert any("measured apart" in note for note in verdict["notes"])
+    # AND the text output shows the same notes, before the outcome line
+    text = run_cli(*args).stdout.splitlines()
+    notes = [line for line in text if line.startswith("[gate] note: ")]
+    assert [line.removeprefix("[gate] note: ") for line in notes] == verdict["notes"]
+    assert text[-1] == "[gate] outcome: pass (exit 0)"
+
+
+def decimals(value: float) -> int:
+    return len(repr(value).partition(".")[2])
+
+
+def test_gate_help_lists_every_exit_code_and_every_allowed_difference() -> None:
+    result = run_cli("gate", "--help")
+    assert result.returncode == 0
+    for code, meaning in EXIT_CODES.items():
+        assert f"\n  {code}: {meaning}\n" in result.stdout
+    flat = re.sub(r"\s+", " ", result.stdout)
+    assert ", ".join(ASPECTS) in flat
+
+
+@pytest.mark.parametrize("command", [gate, compare, report], ids=lambda c: c.name)
+def test_every_option_has_help(command: click.Command) -> None:
+    bare = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
+    assert bare == []

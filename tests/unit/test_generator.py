@@ -126,7 +126,7 @@ def test_target_below_one_entry_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "s.json").exists()
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(profile=st.sampled_from(["realistic", "pr"]), seed=st.integers(0, 2**32),
        target_kb=st.one_of(st.integers(1, 40), st.integers(1, 3 * 1024)))
