@@ -58,6 +58,15 @@ def trim_memory() -> None:
         malloc_trim(0)
 
 
+def store_bytes(path: Path) -> int:
+    """The store file's size; a file gone from under the worker is the store's error."""
+    try:
+        return os.stat(path).st_size
+    except OSError as exc:
+        raise StoreError(f"{path}: store file does not exist or cannot be read "
+                         f"({exc.strerror})") from None
+
+
 class CycleRunner:
     """One store, one cycle at a time: load, then update one key, timing both."""
 
@@ -95,7 +104,7 @@ def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter) -> None:
         heap_bytes, external_bytes = meter.read()
         channel.send({"type": "sample", "cycle": cycle, "elapsed_ms": elapsed_ms,
                       "heap_bytes": heap_bytes, "external_bytes": external_bytes,
-                      "store_bytes": os.stat(args.path).st_size})
+                      "store_bytes": store_bytes(args.path)})
 
     for _ in range(args.warmup_cycles):  # warm-up cycles are run, never reported
         runner.cycle()
