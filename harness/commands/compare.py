@@ -14,7 +14,6 @@ import click
 if TYPE_CHECKING:
     from session_store_harness.judging.compare import Comparison
 
-NOT_COMPARABLE_PREFIX = "not comparable:"
 
 
 @click.command()
@@ -48,9 +47,10 @@ def compare(before: Path, after: Path, output: Path) -> None:
 def _warn(comparison: Comparison, mismatches: bool) -> None:
     """The not-comparable warnings (with what `harness gate` needs to accept them), or the
     other caveats."""
-    for warning in comparison.warnings:
-        if warning.startswith(NOT_COMPARABLE_PREFIX) == mismatches:
-            click.echo(f"warning: {warning}", err=True)
+    lines = ([f"not comparable: {m.describe()}" for m in comparison.mismatches] if mismatches
+             else list(comparison.warnings))
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
     if mismatches and comparison.mismatches:
         keys = ",".join(m.key for m in comparison.mismatches)
         click.echo(f"warning: harness gate refuses these runs unless told the difference is "

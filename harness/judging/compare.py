@@ -2,7 +2,8 @@
 caveats beside them. Pure: runs in, a `Comparison` out.
 
 Two runs are comparable when they ran the same workload the same way: the same store bytes,
-profile, cycles, warm-up, keys touched, trimming, heap measure and runtime. What differs between
+profile, cycles, sampling, warm-up, keys touched, trimming, heap measure, runtime (as the worker
+reports it) and machine. What differs between
 them is meant to be the code under test (store, reuse); anything else is a `Mismatch`, which the
 gate refuses to judge unless the user names it as intended (`--allow-different`).
 """
@@ -18,10 +19,8 @@ from session_store_harness.judging.metrics import (
     Metric,
     values_of,
 )
-from session_store_harness.judging.stats import Difference, difference
+from session_store_harness.judging.stats import MIN_REPEATS, Difference, difference
 from session_store_harness.model.run import Run
-
-MIN_REPEATS = 4  # Mann-Whitney U: with 3 a side the smallest two-sided p is 0.1
 
 
 @dataclass(frozen=True)
@@ -41,12 +40,24 @@ def _workload(run: Run) -> str:
     return "file" if spec is None else spec.profile
 
 
+def _machine(run: Run) -> str:
+    """Where the run was measured: platform, CPUs and memory (a runner of another kind, or
+    another machine, moves every figure)."""
+    env = run.environment
+    memory = env.get("memory_total_bytes")
+    return (f"{env.get('platform', {}).get('description', '?')}, {env.get('cpu_count', '?')} "
+            f"CPUs, {'?' if memory is None else f'{memory / 2**30:.1f} GiB'}")
+
+
 ASPECTS: dict[str, tuple[str, Callable[[Run], object]]] = {
     "store-file": ("the store file (SHA-256)", lambda run: run.store.sha256[:12]),
     "profile": ("the store profile", _workload),
-    "runtime": ("the runtime", lambda run: run.config.runtime),
+    "runtime": ("the runtime", lambda run: run.runtime),
+    "machine": ("the machine", _machine),
     "heap": ("the heap measure", lambda run: run.heap_measure),
     "cycles": ("the cycle count", lambda run: run.last_cycle),
+    "sample-every": ("the sampling interval (--sample-every)",
+                     lambda run: run.config.sample_every),
     "warmup": ("the warm-up cycles", lambda run: run.config.warmup_cycles),
     "touch-keys": ("the keys touched per cycle", lambda run: run.config.touch_keys),
     "trim": ("trimming before samples (--trim)", lambda run: run.config.trim),
@@ -84,10 +95,6 @@ class Comparison:
     def get(self, name: str) -> MetricComparison | None:
         return next((m for m in self.metrics if m.metric.name == name), None)
 
-    @property
-    def too_few_repeats(self) -> bool:
-        return min(len(self.before.measured), len(self.after.measured)) < MIN_REPEATS
-
     def unintended(self, allowed: Iterable[str] = ()) -> tuple[Mismatch, ...]:
         allowed = set(allowed)
         return tuple(m for m in self.mismatches if m.key not in allowed)
@@ -107,22 +114,24 @@ def compare_runs(before: Run, after: Run) -> Comparison:
         if old and new:
             rows.append(MetricComparison(metric, difference(old, new, metric.floor)))
     found = mismatches(before, after)
-    return Comparison(before, after, tuple(rows), found,
-                      tuple(_caveats(before, after, rows, found)))
+    return Comparison(before, after, tuple(rows), found, tuple(_caveats(before, after, rows)))
 
 
-def _caveats(before: Run, after: Run, rows: list[MetricComparison],
-             found: tuple[Mismatch, ...]) -> list[str]:
-    warnings = [f"not comparable: {m.describe()}" for m in found]
+def _caveats(before: Run, after: Run, rows: list[MetricComparison]) -> list[str]:
+    """What the reader must know besides the setup differences (`Comparison.mismatches`)."""
+    warnings = []
     if _measured_apart(before, after):
         warnings.append("the runs were measured apart, one after the other: drift on the "
                         "machine between them is not covered by any interval")
-    for run in (before, after):
+    if dict(before.config.env) != dict(after.config.env):
+        warnings.append(f"the worker environments differ (--env): {_env(before)} vs "
+                        f"{_env(after)}; part of what is compared, and a layout change too")
+    for role, run in (("before", before), ("after", after)):
         if not run.complete:
-            warnings.append(f"{run.name} is incomplete ({run.status}: {run.error}); its "
-                            "figures stop early")
+            warnings.append(f"{role} ({run.name}) is incomplete ({run.status}: {run.error}); "
+                            "its figures stop early")
         if len(run.measured) < MIN_REPEATS:
-            warnings.append(f"{run.name} has {len(run.measured)} repeat(s): at least "
+            warnings.append(f"{role} ({run.name}) has {len(run.measured)} repeat(s): at least "
                             f"{MIN_REPEATS} a side are needed for any change to be significant "
                             "(use --repeat 5)")
     if before.heap_measure != after.heap_measure:
@@ -132,6 +141,10 @@ def _caveats(before: Run, after: Run, rows: list[MetricComparison],
         warnings.append("noisy: the spread between repeats is larger than the change for "
                         + ", ".join(noisy))
     return warnings
+
+
+def _env(run: Run) -> str:
+    return ", ".join(f"{name}={value}" for name, value in run.config.env) or "none"
 
 
 def _measured_apart(before: Run, after: Run) -> bool:

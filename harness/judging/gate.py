@@ -24,12 +24,12 @@ from session_store_harness.errors import (
 from session_store_harness.judging.catalog import BY_NAME, DEFAULT_REGRESSION_METRICS
 from session_store_harness.judging.compare import (
     ASPECTS,
-    MIN_REPEATS,
     Comparison,
     MetricComparison,
     compare_runs,
 )
 from session_store_harness.judging.metrics import values_of
+from session_store_harness.judging.stats import MIN_REPEATS
 from session_store_harness.model.run import Run
 
 Outcome = Literal["pass", "fail", "inconclusive"]
@@ -106,7 +106,7 @@ def evaluate(candidate: Run, limits: GateLimits, baseline: Run | None = None) ->
         _require_complete(baseline, "baseline")
         comparison = comparable(baseline, candidate, limits.allow_different)
         checks += _regressions(comparison, limits)
-        notes = tuple(w for w in comparison.warnings if not w.startswith("not comparable"))
+        notes = comparison.warnings
     if not checks:
         raise HarnessError("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or "
                            "--max-regression (or [tool.harness.gate] in pyproject.toml)")
@@ -144,13 +144,12 @@ def _regressions(comparison: Comparison, limits: GateLimits) -> list[Check]:
     if missing:
         raise HarnessError(f"cannot compare {', '.join(missing)}: no figures in one run, or "
                            "the runs measured heap differently (tracing changes timings)")
-    return [_regression(comparison.get(m), limits.max_regression, comparison.too_few_repeats)
-            for m in limits.metrics]
+    return [_regression(comparison.get(m), limits.max_regression) for m in limits.metrics]
 
 
-def _regression(row: MetricComparison, threshold: float, too_few: bool) -> Check:
+def _regression(row: MetricComparison, threshold: float) -> Check:
     info, diff = row.metric, row.difference
-    outcome, why = _regression_outcome(row, threshold, too_few)
+    outcome, why = _regression_outcome(row, threshold)
     p = "n/a" if diff.p_value is None else f"{diff.p_value:.3f}"
     relative = "n/a" if diff.relative is None else f"{diff.relative:+.1%}"
     detail = (f"{diff.before_median:.3f} -> {diff.after_median:.3f} {info.unit}, {relative}, "
@@ -168,10 +167,9 @@ def scaled_change(row: MetricComparison) -> float:
     return diff.change / max(abs(diff.before_median), row.metric.floor)
 
 
-def _regression_outcome(row: MetricComparison, threshold: float,
-                        too_few: bool) -> tuple[Outcome, str]:
+def _regression_outcome(row: MetricComparison, threshold: float) -> tuple[Outcome, str]:
     diff = row.difference
-    if too_few:
+    if diff.verdict == "too few repeats":
         return "inconclusive", f"fewer than {MIN_REPEATS} repeats a side cannot be significant"
     why = "" if diff.relative is not None else (
         f"baseline under {row.metric.floor:g} {row.metric.unit}: change scaled by that floor")

@@ -13,7 +13,6 @@ from session_store_harness.measuring.storefile import prepare_store
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.result_folder import write_run
 from session_store_harness.model.run import Run
-from session_store_harness.writers.folder import write_text
 
 
 def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
@@ -28,15 +27,15 @@ def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
         except (HarnessError, KeyboardInterrupt):
             folder.rmdir()  # no worker ran (bad store, no node...): leave no empty result
             raise
-    run = write_run(run, folder)
-    if run.measured:
-        write_summary(run, folder)
-    return run
+    return write_run(run, folder, summary_file)
 
 
-def write_summary(run: Run, folder: Path) -> None:
-    """summary.json, computed from the run in memory (scipy loads only here)."""
+def summary_file(run: Run) -> dict[str, str]:
+    """summary.json, computed from the run in memory as it reads back from its folder (scipy
+    loads only here)."""
+    if not run.measured:
+        return {}
     from session_store_harness.judging.metrics import summarize
     from session_store_harness.writers.summary_json import summary_json
 
-    write_text(folder / "summary.json", summary_json(summarize(run)))
+    return {"summary.json": summary_json(summarize(run))}

@@ -103,18 +103,25 @@ def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
     """
     started_at = _now()
     repeats: list[WorkerRun] = []
-    for index in range(1, config.repeat + 1):
-        folder = scratch / f"repeat-{index}"
-        folder.mkdir()
-        store_path = folder / pristine.name
-        shutil.copyfile(pristine, store_path)
-        os.chmod(store_path, 0o600)
-        progress = (lambda cycle, i=index: on_cycle(i, cycle)) if on_cycle else None
-        repeats.append(run_worker(config, store_path, folder, progress))
-        if repeats[-1].status != "complete":
-            break
+    try:
+        for index in range(1, config.repeat + 1):
+            store_path = _fresh_copy(pristine, scratch / f"repeat-{index}")
+            progress = (lambda cycle, i=index: on_cycle(i, cycle)) if on_cycle else None
+            repeats.append(run_worker(config, store_path, store_path.parent, progress))
+            if repeats[-1].status != "complete":
+                break
+    except KeyboardInterrupt:
+        pass  # between workers: the repeats done are kept; too few of them mark it interrupted
     return Run(config=config, environment=environment, store=store, started_at=started_at,
                finished_at=_now(), repeats=tuple(repeats), argv=argv)
+
+
+def _fresh_copy(pristine: Path, folder: Path) -> Path:
+    folder.mkdir()
+    store_path = folder / pristine.name
+    shutil.copyfile(pristine, store_path)
+    os.chmod(store_path, 0o600)
+    return store_path
 
 
 def run_worker(config: RunConfig, store_path: Path, scratch: Path,

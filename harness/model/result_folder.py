@@ -18,6 +18,10 @@ from typing import Any
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.generating.generator import GenerateSpec
+from session_store_harness.measuring.environment import (
+    describe_memory_limit,
+    parse_cgroup_memory_limit,
+)
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.run import (
     KB,
@@ -44,16 +48,35 @@ CSV_DECIMALS = 3  # 0.001 MB = 1 KiB: the resolution of /proc's figures
 
 # ---- writing ---------------------------------------------------------------------------------
 
-def write_run(run: Run, folder: Path) -> Run:
-    """Write `run` into the new `folder`; returns the run with its folder set."""
-    write_text(folder / "samples.csv", samples_csv(run))
-    write_text(folder / "cycles.csv", cycles_csv(run))
-    write_text(folder / "timeline.csv", timeline_csv(run))
-    for index, repeat in enumerate(run.repeats, start=1):
+def write_run(run: Run, folder: Path,
+              derived: Callable[[Run], dict[str, str]] | None = None) -> Run:
+    """Write `run` into the new `folder` and return it as it now reads back from there.
+
+    `derived(run)` gives further files made from the run (summary.json), computed from the
+    returned run, so they agree figure for figure with the folder; `meta.json` comes last.
+    """
+    kept = _with_folder(as_written(run), folder)
+    write_text(folder / "samples.csv", samples_csv(kept))
+    write_text(folder / "cycles.csv", cycles_csv(kept))
+    write_text(folder / "timeline.csv", timeline_csv(kept))
+    for index, repeat in enumerate(kept.repeats, start=1):
         if repeat.worker.stderr_tail:
             write_text(folder / f"worker-{index}-stderr.txt", repeat.worker.stderr_tail)
-    write_text(folder / META, meta_json(run))
-    return _with_folder(run, folder)
+    for name, text in (derived(kept) if derived else {}).items():
+        write_text(folder / name, text)
+    write_text(folder / META, meta_json(kept))
+    return kept
+
+
+def as_written(run: Run) -> Run:
+    """The run at the CSVs' resolution (0.001 MB, 0.001 ms): what `load_run` gives back."""
+    samples, cycles, timeline = (_group(list(csv.DictReader(io.StringIO(text)))) for text in (
+        samples_csv(run), cycles_csv(run), timeline_csv(run)))
+    return replace(run, repeats=tuple(replace(
+        repeat, samples=tuple(map(_sample, samples.get(index, []))),
+        cycles=tuple(map(_cycle, cycles.get(index, []))),
+        timeline=tuple(map(_point, timeline.get(index, []))))
+        for index, repeat in _numbered(run)))
 
 
 def samples_csv(run: Run) -> str:
@@ -132,15 +155,14 @@ def load_run(folder: Path) -> Run:
     if not meta_path.is_file():
         raise HarnessError(f"{folder}: not a run folder (no {META})")
     meta = _upgrade(_read_json(meta_path), meta_path)
+    records = {name: _read_records(folder / f"{name}.csv", columns, convert)
+               for name, columns, convert in (("samples", SAMPLE_COLUMNS, _sample),
+                                              ("cycles", CYCLE_COLUMNS, _cycle),
+                                              ("timeline", TIMELINE_COLUMNS, _point))}
     try:
-        rows = {name: _read_rows(folder / f"{name}.csv", columns) for name, columns in (
-            ("samples", SAMPLE_COLUMNS), ("cycles", CYCLE_COLUMNS),
-            ("timeline", TIMELINE_COLUMNS))}
-        run = _run_from(meta, rows, meta_path)
+        run = _run_from(meta, records)
     except HarnessError as exc:
-        message = str(exc)
-        raise HarnessError(message if message.startswith(str(folder))
-                           else f"{meta_path}: {message}") from None
+        raise HarnessError(f"{meta_path}: {exc}") from None
     if not any(r.samples for r in run.repeats):
         raise HarnessError(f"{folder}: run has no samples")
     return _with_folder(run, folder)
@@ -157,27 +179,53 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _upgrade(meta: dict[str, Any], path: Path) -> dict[str, Any]:
-    version = meta.get("schema_version")
+    if "schema_version" not in meta:
+        raise HarnessError(f"{path}: no schema_version: not a result folder's meta.json")
+    version = meta["schema_version"]
     if version == SCHEMA_VERSION:
         return meta
-    if version == 1:  # same fields; version 2 only adds the derived peaks, computed on load
-        return {**meta, "schema_version": SCHEMA_VERSION}
+    if version == 1:
+        return _upgrade_1_to_2(meta)
     raise HarnessError(f"{path}: schema_version {version!r} is not one this harness reads "
                        f"(1 or {SCHEMA_VERSION}); was it written by a newer harness?")
 
 
-def _run_from(meta: dict[str, Any], rows: dict[str, list[dict[str, str]]], path: Path) -> Run:
+def _read_records(path: Path, columns: Sequence[str],
+                  convert: Callable[[dict[str, str]], Any]) -> dict[int, tuple[Any, ...]]:
+    """One CSV's rows as records, by repeat; a bad figure is an error naming this file."""
+    rows = _read_rows(path, columns)
+    try:
+        return {repeat: tuple(map(convert, group)) for repeat, group in _group(rows).items()}
+    except HarnessError as exc:
+        raise HarnessError(f"{path}: {exc}") from None
+
+
+def _upgrade_1_to_2(meta: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds derived peaks (recomputed on load anyway) and keeps the cgroup limit as
+    bytes beside a display string; version 1 kept the cgroup file's first line."""
+    env = meta.get("environment")
+    if isinstance(env, dict) and "cgroup_memory_limit_bytes" not in env:
+        raw = env.get("cgroup_memory_limit")
+        try:
+            limit = None if raw is None else parse_cgroup_memory_limit(str(raw))
+        except ValueError:
+            limit = None
+        env = {**env, "cgroup_memory_limit_bytes": limit, "cgroup_memory_limit":
+               "unknown" if raw is None else describe_memory_limit(limit)}
+    return {**meta, "schema_version": SCHEMA_VERSION, "environment": env}
+
+
+def _run_from(meta: dict[str, Any], by_repeat: dict[str, dict[int, tuple[Any, ...]]]) -> Run:
     config = _config_from(_typed(meta, "config", dict))
-    by_repeat = {kind: _group(rows[kind]) for kind in rows}
     repeats = []
     for index, info in enumerate(_typed(meta, "repeats", list), start=1):
         info = _as(info, dict, f"repeats[{index}]")
         repeats.append(WorkerRun(
             worker=_record(WorkerInfo, _typed(info, "worker", dict), "worker"),
             status=_status(info.get("status")),
-            samples=tuple(_sample(r) for r in by_repeat["samples"].get(index, [])),
-            cycles=tuple(_cycle(r) for r in by_repeat["cycles"].get(index, [])),
-            timeline=tuple(_point(r) for r in by_repeat["timeline"].get(index, [])),
+            samples=by_repeat["samples"].get(index, ()),
+            cycles=by_repeat["cycles"].get(index, ()),
+            timeline=by_repeat["timeline"].get(index, ()),
             kernel_peak_rss_bytes=_optional(info, "kernel_peak_rss_bytes", int),
             error=_optional(info, "error", str)))
     run = Run(config=config, environment=_typed(meta, "environment", dict),

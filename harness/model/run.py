@@ -2,7 +2,8 @@
 
 One model for a run in memory, written to and loaded from its result folder by
 `model/result_folder.py` only. Figures derived from the raw data (peaks, slopes, medians) are
-computed from it, never stored twice.
+computed from it: `meta.json` and `summary.json` show some of them to readers, but loading never
+reads them back, so the raw data stays the one source.
 """
 
 from __future__ import annotations

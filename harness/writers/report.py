@@ -16,10 +16,6 @@ import pandas as pd
 
 from session_store_harness.judging.compare import MIN_REPEATS, Comparison, MetricComparison
 from session_store_harness.judging.metrics import BY_NAME, RunSummary, repeat_metrics, summarize
-from session_store_harness.measuring.environment import (
-    describe_memory_limit,
-    parse_cgroup_memory_limit,
-)
 from session_store_harness.model.frames import median_by_cycle, samples_frame
 from session_store_harness.model.run import Run
 from session_store_harness.writers.table import format_cell, markdown_table
@@ -32,7 +28,6 @@ LEFT_OUT = "(left out: too long for one comment; see the run folders)"
 CUT_NOTE = "\n\n(report cut to fit a GitHub comment; see the run folders)"
 HEADLINE_METRICS = ("rss_last_mb", "cycle_ms_median")
 CHANGE_VERBS = {"better": "fell", "worse": "rose"}  # lower is better for every metric
-NOT_COMPARABLE_PREFIX = "not comparable:"  # compare's warnings that the top block lists
 
 
 def comparison_report(comparison: Comparison, plots: Iterable[str],
@@ -40,8 +35,7 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
     before, after = comparison.before, comparison.after
     head = [f"# Session store memory: {before.name} → {after.name}", "",
             *not_comparable_block(comparison), headline(comparison), ""]
-    head += [f"> ⚠️ {warning}" for warning in comparison.warnings
-             if not warning.startswith(NOT_COMPARABLE_PREFIX)]
+    head += [f"> ⚠️ {warning}" for warning in comparison.warnings]
     samples = side_by_side_frame(before, after)
     head += ["", "## Deltas", "", deltas_table(comparison.metrics), "",
              "## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
@@ -99,7 +93,7 @@ def headline(comparison: Comparison) -> str:
     rows = [row for row in map(comparison.get, HEADLINE_METRICS) if row is not None]
     if not rows:
         return "No figures to compare."
-    untold = [row for row in rows if _too_few(comparison, row)]
+    untold = [row for row in rows if row.difference.verdict == "too few repeats"]
     parts = [_phrase(row) for row in rows if row not in untold]
     if untold:
         parts.append(_too_few_phrase(comparison, untold))
@@ -114,13 +108,6 @@ def _phrase(row: MetricComparison) -> str:
                 f"{_amount(diff.before_median, metric.unit)} to "
                 f"{_amount(diff.after_median, metric.unit)} ({_change(row)})")
     return f"no significant change in {metric.label}" + (" (noisy)" if diff.noisy else "")
-
-
-def _too_few(comparison: Comparison, row: MetricComparison) -> bool:
-    # with fewer than MIN_REPEATS a side "no significant change" is all a test can ever say
-    verdict = row.difference.verdict
-    return verdict == "too few repeats" or (comparison.too_few_repeats
-                                            and verdict not in CHANGE_VERBS)
 
 
 def _too_few_phrase(comparison: Comparison, rows: list[MetricComparison]) -> str:
@@ -213,15 +200,7 @@ def _store_commit(env: dict[str, Any]) -> str | None:
 
 
 def _memory_limit(env: dict[str, Any]) -> str:
-    """New runs keep a display string beside the bytes; older ones kept the cgroup file's
-    first line (`max`, or bytes), shown the same way here."""
-    value = env.get("cgroup_memory_limit")
-    if value is None or "cgroup_memory_limit_bytes" in env:
-        return _text(value)
-    try:
-        return describe_memory_limit(parse_cgroup_memory_limit(str(value)))
-    except ValueError:
-        return str(value)
+    return _text(env.get("cgroup_memory_limit"))
 
 
 def _text(value: object) -> str:

@@ -51,8 +51,9 @@ def test_traced_and_untraced_timings_are_never_compared() -> None:
     comparison = compare_runs(before, after)
     assert not any("time" in row.metric.label for row in comparison.metrics)
     text = " ".join(comparison.warnings)
-    assert "the heap measure differs (allocator vs tracemalloc)" in text
-    assert "the store file (SHA-256) differs" in text
+    described = [m.describe() for m in comparison.mismatches]
+    assert "the heap measure differs (allocator vs tracemalloc)" in described
+    assert "the store file (SHA-256) differs (abc vs other)" in described
     assert {m.key for m in comparison.mismatches} == {"store-file", "heap"}
     assert "incomplete" in text
     report = comparison_report(comparison, ["rss_vs_cycle.png"])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from session_store_harness.judging.compare import compare_runs
+from session_store_harness.model.result_folder import load_run, write_run
 from session_store_harness.model.run import Run
 from session_store_harness.writers.report import comparison_report, headline, run_report_md
 from tests.fakes import fake_run
@@ -103,11 +106,19 @@ def test_environment_shows_the_workers_runtime_and_both_commits() -> None:
     assert lines[harness + 1] == f"| store code commit | {STORE_COMMIT} |"
 
 
-def test_environment_of_older_runs_reads_the_raw_cgroup_line() -> None:
+def test_environment_of_older_runs_reads_the_raw_cgroup_line(tmp_path: Path) -> None:
     for raw, shown in (("max", "none"), ("9223372036854771712", "none"),
                        ("2147483648", "2.0 GiB")):
-        run = with_environment(fake_run("old", [40, 45], 20, 47), cgroup_memory_limit=raw)
-        report = run_report_md(run)
+        # GIVEN a version 1 folder, which kept the cgroup file's first line as it was
+        folder = tmp_path / raw
+        folder.mkdir()
+        write_run(with_environment(fake_run("old", [40, 45], 20, 47)), folder)
+        meta = json.loads((folder / "meta.json").read_text())
+        meta["schema_version"] = 1
+        meta["environment"] = {"cgroup_memory_limit": raw}
+        (folder / "meta.json").write_text(json.dumps(meta))
+        # THEN it loads upgraded, and the report shows the limit as new runs do
+        report = run_report_md(load_run(folder))
         assert row(report, "cgroup memory limit") == f"| cgroup memory limit | {shown} |"
         assert row(report, "store code commit") == "| store code commit | - |"
         assert row(report, "runtime") == "| runtime | python |"

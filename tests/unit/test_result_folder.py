@@ -10,8 +10,10 @@ import pytest
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.judging.metrics import summarize, values_of
+from session_store_harness.measuring.measure import summary_file
 from session_store_harness.model.result_folder import SCHEMA_VERSION, load_run, write_run
 from session_store_harness.model.run import MB, Sample, TimelinePoint
+from session_store_harness.writers.summary_json import summary_json
 from tests.fakes import fake_run
 
 
@@ -30,19 +32,23 @@ def edit_meta(folder: Path, **changes) -> None:
 
 
 def test_a_run_loads_back_as_the_same_model_with_the_same_summary(tmp_path: Path) -> None:
-    # GIVEN a run with known figures, written to its folder
-    run = fake_run("run", [20.0, 24.5, 27.25], 12.5, 30.0, repeats=4, jitter=0.25)
+    # GIVEN a run whose figures do not survive the CSVs' 0.001 MB / 0.001 ms rounding
+    run = fake_run("run", [20.00037, 24.50049, 27.25061], 12.50077, 30.00043, repeats=4,
+                   jitter=0.25031)
     folder = tmp_path / "run"
     folder.mkdir()
-    kept = write_run(run, folder)
-    # WHEN it is loaded back
+    # WHEN it is written with its summary, and loaded back
+    kept = write_run(run, folder, summary_file)
     loaded = load_run(folder)
-    # THEN it is the same model, and its summary (computed in memory when written) agrees
-    assert kept.folder == loaded.folder == folder
+    # THEN it is the same model, figure for figure, as the run the writer returned
+    assert kept == loaded and kept.folder == folder
     assert loaded.config == run.config and loaded.store == run.store
-    assert [r.worker for r in loaded.repeats] == [r.worker for r in run.repeats]
-    assert loaded.repeats[0].cycles == run.repeats[0].cycles
-    assert summarize(loaded) == summarize(run)
+    # AND summary.json agrees with a summary recomputed from the folder
+    written = json.loads((folder / "summary.json").read_text())
+    assert written == json.loads(summary_json(summarize(loaded)))
+    # AND meta.json was written last
+    names = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    assert names[-1].name == "meta.json"
 
 
 def test_an_unknown_schema_version_is_refused_by_name(tmp_path: Path) -> None:
@@ -53,10 +59,28 @@ def test_an_unknown_schema_version_is_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_an_older_schema_version_is_upgraded(tmp_path: Path) -> None:
+    # GIVEN a version 1 meta.json: no derived peaks, the cgroup file's raw first line
     folder = written(tmp_path)
-    edit_meta(folder, schema_version=1)
-    assert load_run(folder).complete
-    assert SCHEMA_VERSION == 2
+    meta = json.loads((folder / "meta.json").read_text())
+    for repeat in meta["repeats"]:
+        for key in ("sampled_peak_rss_bytes", "peak_rss_bytes", "peak_rss_mb"):
+            del repeat[key]
+    meta.update(schema_version=1, environment={"cgroup_memory_limit": "max"})
+    (folder / "meta.json").write_text(json.dumps(meta))
+    # THEN it loads, upgraded to the current version
+    run = load_run(folder)
+    assert run.complete and SCHEMA_VERSION > 1
+    assert run.environment["cgroup_memory_limit"] == "none"
+    assert run.repeats[0].peak_rss_bytes is not None
+
+
+def test_a_missing_schema_version_is_named(tmp_path: Path) -> None:
+    folder = written(tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["schema_version"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(HarnessError, match="no schema_version"):
+        load_run(folder)
 
 
 @pytest.mark.parametrize(("changes", "fragment"), [
@@ -79,7 +103,15 @@ def test_a_csv_with_a_wrong_figure_is_refused(tmp_path: Path) -> None:
     folder = written(tmp_path)
     text = (folder / "samples.csv").read_text().replace("20.0", "twenty", 1)
     (folder / "samples.csv").write_text(text)
-    with pytest.raises(HarnessError, match="column 'rss_mb' holds 'twenty'"):
+    with pytest.raises(HarnessError, match=r"samples\.csv: column 'rss_mb' holds 'twenty'"):
+        load_run(folder)
+
+
+def test_a_truncated_csv_row_names_the_csv(tmp_path: Path) -> None:
+    folder = written(tmp_path)
+    lines = (folder / "cycles.csv").read_text().splitlines()
+    (folder / "cycles.csv").write_text("\n".join([*lines[:-1], lines[-1][:5]]) + "\n")
+    with pytest.raises(HarnessError, match=r"cycles\.csv: column '\w+' holds ''"):
         load_run(folder)
 
 

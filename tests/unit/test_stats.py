@@ -45,8 +45,19 @@ def test_no_difference_is_not_significant() -> None:
 
 def test_too_few_repeats_never_claim_significance() -> None:
     result = difference([1.0, 1.1, 1.2], [5.0, 5.1, 5.2])
-    assert result.p_value == pytest.approx(0.1) and result.verdict == "no significant change"
+    assert result.p_value == pytest.approx(0.1) and result.verdict == "too few repeats"
+    assert result.ci95 is None and not result.significant
     assert difference([1.0], [2.0]).verdict == "too few repeats"
+
+
+def test_ties_get_the_exact_p_not_the_normal_approximation() -> None:
+    # GIVEN 3 tied values a side (common at the CSVs' 1 KiB resolution): scipy's default
+    # normal approximation says p = 0.047, the exact permutation p is 0.1
+    tied = difference([200.0] * 3, [400.0] * 3)
+    assert tied.p_value == pytest.approx(0.1) and tied.verdict == "too few repeats"
+    # AND at 4 a side, tied, the smallest exact p is 2/70
+    four = difference([1.0, 1.0, 2.0, 2.0], [3.0, 3.0, 4.0, 4.0])
+    assert four.p_value == pytest.approx(2 / 70) and four.verdict == "worse"
 
 
 def test_relative_change_keeps_its_sign_for_a_negative_baseline() -> None:
