@@ -23,7 +23,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success (gate: every check passed)",
     EXIT_FAILED: "failure: a run failed, a limit or a significant regression was exceeded",
     EXIT_USAGE: "usage: bad options or config, missing or unreadable files, runs not comparable",
-    EXIT_INCONCLUSIVE: "inconclusive: a change over a threshold that is not significant",
+    EXIT_INCONCLUSIVE: "inconclusive: a change over a threshold that is not significant, or "
+                       "too few repeats to tell",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); partial results kept",
 }
 CHILD_EXIT_CODES: dict[int, str] = {

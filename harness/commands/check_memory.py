@@ -6,30 +6,36 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.measuring.memcheck import check_case
 from session_store_harness.settings.memory_cases import (
     MemoryCase,
     cases_from_config,
+    check_timing,
     with_env_override,
 )
 from session_store_harness.writers.memory_text import run_line, verdict_line
 
+# Per-case settings: with --config each case sets its own, so these options would be ignored.
+CASE_OPTIONS = ("limit_mb", "runs", "name", "keep_home")
+
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--limit-mb", type=float, help="Peak RSS the command must stay under.")
+@click.option("--limit-mb", type=float,
+              help="Peak RSS the command must stay under (with a command, not --config).")
 @click.option("--runs", type=int, default=1, show_default=True,
-              help="Runs per case; the verdict uses their median.")
+              help="Runs per case; the verdict uses their median (with a command).")
 @click.option("--name", help="Case name in the output (default: the command).")
 @click.option("--config", type=click.Path(path_type=Path),
               help="TOML with [[tool.harness.check-memory.cases]] (used when no command). "
                    "A case's command is a list of arguments, or a string split like a shell "
                    "line (shlex.split; no shell runs).")
 @click.option("--interval-ms", type=float, default=10.0, show_default=True,
-              help="How often the process tree's RSS is read.")
+              help="How often the process tree's RSS is read, 1 to 60000 ms.")
 @click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True,
-              help="Seconds before the command's whole process group is killed.")
+              help="Seconds (positive) before the command's whole process group is killed.")
 @click.option("--keep-home", is_flag=True, help="Run with the real HOME, not a throwaway one.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Path | None,
@@ -41,8 +47,11 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
 
     With --config, every case is checked (keys, types, limit overrides) before any runs; a
     case's command may be a string, split like a shell line by shlex.split, never by a shell.
-    HARNESS_MEMORY_LIMIT_MB_<NAME>, then HARNESS_MEMORY_LIMIT_MB, override a case's limit.
+    Each case sets its own limit, runs, name and HOME, so --limit-mb, --runs, --name and
+    --keep-home are refused with --config. HARNESS_MEMORY_LIMIT_MB_<NAME>, then
+    HARNESS_MEMORY_LIMIT_MB, override a case's limit.
     """
+    check_timing(interval_ms, timeout_s)
     cases = _cases(limit_mb, runs, name, config, keep_home, command)
     # every limit override is read, and refused, before the first command starts
     cases = [with_env_override(case) for case in cases]
@@ -66,5 +75,18 @@ def _cases(limit_mb: float | None, runs: int, name: str | None, config: Path | N
         return [MemoryCase(name or Path(command[0]).name, command, limit_mb, runs,
                            throwaway_home=not keep_home)]
     if config is not None:
+        ignored = _given(CASE_OPTIONS)
+        if ignored:
+            raise HarnessError(f"{', '.join(ignored)} would be ignored with --config: each "
+                               f"case in {config} sets its own (or give a command after --)")
         return cases_from_config(config)
     raise HarnessError("give a command after --, or --config with memory cases")
+
+
+def _given(names: tuple[str, ...]) -> list[str]:
+    """The options among `names` the user gave (on the command line or from the
+    environment), by their flag; --runs has a default, so its value cannot tell."""
+    ctx = click.get_current_context()
+    defaults = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    return [param.opts[0] for param in ctx.command.params
+            if param.name in names and ctx.get_parameter_source(param.name) not in defaults]

@@ -37,7 +37,7 @@ def compare(before: Path, after: Path, output: Path) -> None:
     folder = create_folder(output)
     for name, png in plots.items():
         write_bytes(folder / name, png)
-    write_text(folder / "comparison.json", comparison_json(comparison))
+    write_text(folder / "comparison.json", comparison_json(comparison, folder))
     write_text(folder / "report.md", comparison_report(comparison, plots))
     click.echo(deltas_table(comparison.metrics))
     _warn(comparison, mismatches=False)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from session_store_harness.errors import exit_code_help
+from session_store_harness.errors import HarnessError, exit_code_help
 
 if TYPE_CHECKING:
     from session_store_harness.judging.gate import GateResult
@@ -45,7 +45,9 @@ class AspectsOption(click.Option):
               help="TOML file with [tool.harness.gate] (default ./pyproject.toml if present).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Text lines for people, JSON with stable check ids for "
-              "scripts.")
+              "scripts. JSON mode prints exactly one JSON document on stdout, a refusal too "
+              "(outcome \"error\"), and no GitHub annotations; the GitHub step summary is "
+              "still written.")
 def gate(candidate: Path, baseline: Path | None, max_peak_rss_mb: float | None,
          max_growth_mb_per_cycle: float | None, max_regression: str | None,
          metrics: str | None, allow_different: tuple[str, ...], config: Path | None,
@@ -55,31 +57,63 @@ def gate(candidate: Path, baseline: Path | None, max_peak_rss_mb: float | None,
     A regression fails only when it is significant and over --max-regression; runs whose
     setups differ are refused (exit 2) unless the difference is named with --allow-different.
     """
-    from session_store_harness.judging.gate import evaluate
-    from session_store_harness.model.result_folder import load_run
-    from session_store_harness.settings.gate_config import gate_limits, load_gate_table
     from session_store_harness.writers.gate_output import gate_json, gate_text
 
-    limits = gate_limits(load_gate_table(config), max_peak_rss_mb=max_peak_rss_mb,
-                         max_growth_mb_per_cycle=max_growth_mb_per_cycle,
-                         max_regression=max_regression, metrics=metrics,
-                         allow_different=allow_different or None)
-    result = evaluate(load_run(candidate), limits,
-                      load_run(baseline) if baseline is not None else None)
-    click.echo(gate_json(result) if output_format == "json" else gate_text(result), nl=False)
-    _github(result)
+    as_json = output_format == "json"
+    try:
+        result = _judge(candidate, baseline, config, max_peak_rss_mb=max_peak_rss_mb,
+                        max_growth_mb_per_cycle=max_growth_mb_per_cycle,
+                        max_regression=max_regression, metrics=metrics,
+                        allow_different=allow_different or None)
+    except HarnessError as exc:
+        if as_json:
+            _echo_refusal(exc)
+        raise  # the CLI prints the one-line error on stderr and exits with its code
+    click.echo(gate_json(result) if as_json else gate_text(result), nl=False)
+    _github(result, annotate=not as_json)
     sys.exit(result.exit_code)
 
 
-def _github(result: GateResult) -> None:
-    """In GitHub Actions: the job summary, and annotations on the workflow run."""
-    from session_store_harness.writers.gate_output import gate_markdown, github_annotations
+def _judge(candidate: Path, baseline: Path | None, config: Path | None,
+           **options: Any) -> GateResult:
+    """The verdict, or a `HarnessError` when the gate refuses to give one."""
+    from session_store_harness.judging.gate import evaluate
+    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.settings.gate_config import gate_limits, load_gate_table
+
+    limits = gate_limits(load_gate_table(config), **options)
+    return evaluate(load_run(candidate), limits,
+                    load_run(baseline) if baseline is not None else None)
+
+
+def _echo_refusal(exc: HarnessError) -> None:
+    from session_store_harness.writers.gate_output import gate_error_json
+
+    click.echo(gate_error_json(str(exc), exc.exit_code), nl=False)
+
+
+def _github(result: GateResult, annotate: bool) -> None:
+    """In GitHub Actions: the job summary, and (text mode only: in JSON mode stdout holds the
+    JSON document alone) annotations on the workflow run."""
+    from session_store_harness.writers.gate_output import github_annotations
 
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not summary_path:
         return
-    with open(summary_path, "a", encoding="utf-8") as summary:
-        summary.write(gate_markdown(result))
-    annotations = github_annotations(result)
+    _append_summary(summary_path, result)
+    annotations = github_annotations(result) if annotate else ""
     if annotations:
         click.echo(annotations)
+
+
+def _append_summary(path: str, result: GateResult) -> None:
+    """A summary that cannot be written is a warning: the verdict, not the job page, decides
+    the exit code."""
+    from session_store_harness.writers.gate_output import gate_markdown
+
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(gate_markdown(result))
+    except OSError as exc:
+        click.echo(f"harness: warning: cannot write the GitHub step summary {path} "
+                   f"({exc.strerror or exc})", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -18,33 +17,35 @@ from session_store_harness.errors import HarnessError
 @click.option("--force", is_flag=True, help="Replace an existing report file.")
 def report(folder: Path, output: Path, force: bool) -> None:
     """Write report.md for a run folder or a `harness compare` folder (under 60,000 chars)."""
-    from session_store_harness.model.result_folder import load_run
+    from session_store_harness.model.comparison_folder import COMPARISON, is_comparison_folder
+    from session_store_harness.model.result_folder import META, load_run
     from session_store_harness.writers.folder import write_text
     from session_store_harness.writers.report import run_report_md
 
     if output.exists() and not force:
         raise HarnessError(f"{output}: already exists; pass --force to replace it")
-    comparison_file = folder / "comparison.json"
-    if comparison_file.is_file():
-        text = _comparison_text(folder, comparison_file, output)
-    else:
+    if not folder.is_dir():
+        raise HarnessError(f"{folder}: not a folder")
+    if is_comparison_folder(folder):
+        text = _comparison_text(folder, output)
+    elif (folder / META).is_file():
         text = run_report_md(load_run(folder))
-    write_text(output, text)
+    else:
+        raise HarnessError(f"{folder}: not a run folder or a compare folder (no {META} or "
+                           f"{COMPARISON})")
+    write_text(output, text, force=force)
     click.echo(f"report: {output} ({len(text)} characters)")
 
 
-def _comparison_text(folder: Path, comparison_file: Path, output: Path) -> str:
+def _comparison_text(folder: Path, output: Path) -> str:
     """The comparison's report, recomputed from its two runs, plots linked from `output`."""
     from session_store_harness.judging.compare import compare_runs
+    from session_store_harness.model.comparison_folder import load_comparison_sources
     from session_store_harness.model.result_folder import load_run
     from session_store_harness.writers.plots import PLOTS
     from session_store_harness.writers.report import comparison_report
 
-    try:
-        paths = json.loads(comparison_file.read_text())
-        before, after = Path(paths["before"]), Path(paths["after"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise HarnessError(f"{comparison_file}: unreadable ({exc})") from None
+    before, after = load_comparison_sources(folder)
     base = output.resolve().parent
     plots = [os.path.relpath(folder.resolve() / name, base) for name in PLOTS
              if (folder / name).is_file()]

@@ -22,6 +22,8 @@ from session_store_harness.errors import HarnessError
 
 LIMIT_ENV = "HARNESS_MEMORY_LIMIT_MB"
 MAX_RUNS = 100
+INTERVAL_MS_RANGE = (1.0, 60_000.0)  # under 1 ms the sampler is all it measures; over a minute
+# it misses whole commands
 REQUIRED_KEYS = ("name", "command", "limit_mb")
 
 
@@ -46,11 +48,21 @@ class MemoryCase:
             raise HarnessError(f"case {self.name!r}: --runs must be between 1 and {MAX_RUNS}")
 
 
+def check_timing(interval_ms: float, timeout_s: float) -> None:
+    """How often to read memory and how long to wait: a bad value is a one-line error before
+    any command runs, not a traceback from `time.sleep` or a command killed at once."""
+    low, high = INTERVAL_MS_RANGE
+    if not low <= interval_ms <= high:  # also refuses nan
+        raise HarnessError(f"--interval-ms must be between {low:g} and {high:g}, got "
+                           f"{interval_ms:g}")
+    if not (math.isfinite(timeout_s) and timeout_s > 0):
+        raise HarnessError(f"--timeout must be a positive number of seconds, got {timeout_s:g}")
+
+
 def with_env_override(case: MemoryCase, environ: Mapping[str, str] | None = None) -> MemoryCase:
     """`HARNESS_MEMORY_LIMIT_MB_<NAME>` (then `HARNESS_MEMORY_LIMIT_MB`) overrides the limit."""
     environ = os.environ if environ is None else environ
-    specific = f"{LIMIT_ENV}_{re.sub(r'[^A-Za-z0-9]', '_', case.name).upper()}"
-    for name in (specific, LIMIT_ENV):
+    for name in (limit_variable(case.name), LIMIT_ENV):
         if name in environ:
             try:
                 limit = parse_limit(_env_number(environ[name]))
@@ -61,17 +73,33 @@ def with_env_override(case: MemoryCase, environ: Mapping[str, str] | None = None
     return case
 
 
+def limit_variable(name: str) -> str:
+    """The variable overriding case `name`'s limit: each character other than an ASCII letter
+    or digit becomes `_`, letters upper case (`status-json` -> `..._STATUS_JSON`)."""
+    return f"{LIMIT_ENV}_{re.sub(r'[^A-Za-z0-9]', '_', name).upper()}"
+
+
 def cases_from_config(path: Path) -> list[MemoryCase]:
     """Every case in the file, each checked whole: the first problem is a one-line error."""
     tables = _case_tables(_read_toml(path), path)
     cases = [_case_from_table(table, number, path) for number, table in enumerate(tables, 1)]
-    seen: set[str] = set()
-    for case in cases:
-        if case.name in seen:
-            # the output, the failure list and the limit variables all go by name
-            raise HarnessError(f"{path}: two memory cases are named {case.name!r}")
-        seen.add(case.name)
+    _check_distinct(cases, path)
     return cases
+
+
+def _check_distinct(cases: list[MemoryCase], path: Path) -> None:
+    """The output, the failure list and the limit variables all go by name, so no two cases
+    may share a name or a limit variable (one override would silently move both limits)."""
+    by_variable: dict[str, str] = {}
+    for case in cases:
+        variable = limit_variable(case.name)
+        other = by_variable.get(variable)
+        if other == case.name:
+            raise HarnessError(f"{path}: two memory cases are named {case.name!r}")
+        if other is not None:
+            raise HarnessError(f"{path}: memory cases {other!r} and {case.name!r} share the "
+                               f"limit variable {variable}; rename one")
+        by_variable[variable] = case.name
 
 
 def split_command(value: object) -> tuple[str, ...]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 from session_store_harness.judging.compare import Comparison
+from session_store_harness.model.comparison_folder import SCHEMA_VERSION, source_fields
 
 
-def comparison_json(comparison: Comparison) -> str:
+def comparison_json(comparison: Comparison, folder: Path | None = None) -> str:
+    """The comparison as JSON for the compare folder `folder`, which the run folders are
+    recorded relative to (see `model.comparison_folder`); without it they stay absolute."""
     return json.dumps({
-        "schema_version": 1,
-        "before": str(comparison.before.folder.resolve()),
-        "after": str(comparison.after.folder.resolve()),
+        "schema_version": SCHEMA_VERSION,
+        **source_fields(comparison.before.folder, comparison.after.folder, folder),
         # the setup differences, by the key `harness gate --allow-different` takes
         "mismatches": [{**asdict(m), "description": m.describe()}
                        for m in comparison.mismatches],

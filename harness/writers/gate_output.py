@@ -69,16 +69,33 @@ def gate_markdown(result: GateResult) -> str:
     return f"### Memory gate: {icon[result.outcome]} {result.outcome}\n\n{table}\n{notes}"
 
 
+def gate_error_json(message: str, exit_code: int) -> str:
+    """A refusal (runs not comparable, bad input) as JSON, so a script reading stdout always
+    gets one document with an `outcome`, even when there is no verdict."""
+    return json.dumps({"outcome": "error", "exit_code": exit_code, "error": message},
+                      indent=2) + "\n"
+
+
 def github_annotations(result: GateResult) -> str:
     """`::error::` for failed checks, `::warning::` for inconclusive ones."""
     kinds = {"fail": "error", "inconclusive": "warning"}
-    return "\n".join(f"::{kinds[c.outcome]} title=memory gate::{_one_line(c)}"
+    return "\n".join(f"::{kinds[c.outcome]} title=memory gate::{_escape(_one_line(c))}"
                      for c in result.checks if c.outcome in kinds)
 
 
 def _one_line(check: Check) -> str:
-    return (f"{check.name}: {_figure(check.value, check.unit)} over limit "
+    """Worded by outcome: an inconclusive check is not over its limit, it could not be judged."""
+    figures = f"{_figure(check.value, check.unit)} (limit {_figure(check.limit, check.unit)})"
+    if check.outcome == "inconclusive":
+        return f"{check.name}: {figures} could not be judged" + (
+            f": {check.detail}" if check.detail else "")
+    return (f"{check.name}: {_figure(check.value, check.unit)} over the limit "
             f"{_figure(check.limit, check.unit)}" + (f" ({check.detail})" if check.detail else ""))
+
+
+def _escape(message: str) -> str:
+    # GitHub reads %, CR and LF in a workflow command's message as escapes and line ends
+    return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _figure(value: float | None, unit: str) -> str:

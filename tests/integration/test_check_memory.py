@@ -151,3 +151,60 @@ name = "second"
         assert f"{config}: memory case 'second'" in result.stderr
     assert not marker.exists()
     assert "[memory] first" not in result.stdout
+
+
+@pytest.mark.parametrize(("option", "value", "fragment"), [
+    ("--interval-ms", "-5", "--interval-ms must be between 1 and 60000, got -5"),
+    ("--interval-ms", "0", "--interval-ms must be between 1 and 60000, got 0"),
+    ("--interval-ms", "60001", "--interval-ms must be between 1 and 60000, got 60001"),
+    ("--interval-ms", "nan", "--interval-ms must be between"),
+    ("--timeout", "-5", "--timeout must be a positive number of seconds, got -5"),
+    ("--timeout", "0", "--timeout must be a positive number of seconds, got 0"),
+])
+def test_bad_timing_options_are_refused_before_the_command_runs(tmp_path: Path, option: str,
+                                                                 value: str,
+                                                                 fragment: str) -> None:
+    marker = tmp_path / "ran"
+    result = run_cli("check-memory", "--limit-mb", "100", option, value, "--", sys.executable,
+                     "-c", f"import pathlib; pathlib.Path({str(marker)!r}).touch()")
+    assert_one_line_error(result, 2, fragment)
+    assert len(result.stderr.splitlines()) == 1
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (("--limit-mb", "50"), "--limit-mb would be ignored with --config"),
+    (("--runs", "1"), "--runs would be ignored"),  # the default value, given: still ignored
+    (("--name", "x", "--keep-home"), "--name, --keep-home would be ignored"),
+])
+def test_case_options_with_a_config_file_are_refused_not_ignored(
+        tmp_path: Path, options: tuple[str, ...], named: str) -> None:
+    marker = tmp_path / "ran"
+    config = tmp_path / "memory.toml"
+    config.write_text(f"""
+[[tool.harness.check-memory.cases]]
+name = "only"
+command = ["{sys.executable}", "-c", "import pathlib; pathlib.Path('{marker}').touch()"]
+limit_mb = 400
+""")
+    result = run_cli("check-memory", "--config", str(config), *options)
+    assert_one_line_error(result, 2, named, str(config))
+    assert not marker.exists()
+
+
+def test_two_cases_sharing_a_limit_variable_are_refused(tmp_path: Path) -> None:
+    config = tmp_path / "memory.toml"
+    config.write_text("""
+[[tool.harness.check-memory.cases]]
+name = "a b"
+command = ["true"]
+limit_mb = 400
+
+[[tool.harness.check-memory.cases]]
+name = "a-b"
+command = ["true"]
+limit_mb = 50
+""")
+    assert_one_line_error(run_cli("check-memory", "--config", str(config)), 2,
+                          "memory cases 'a b' and 'a-b' share the limit variable "
+                          "HARNESS_MEMORY_LIMIT_MB_A_B")

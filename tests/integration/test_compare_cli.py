@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import matplotlib.image
@@ -100,6 +101,44 @@ def test_report_command_on_compare_and_run_folders(two_runs: tuple[Path, Path],
     assert single.read_text().startswith("# Session store memory: wholefile")
     assert_one_line_error(run_cli("report", str(two_runs[0]), "-o", str(single)), 2,
                           "already exists")
+
+
+def test_report_on_a_compare_folder_moved_with_its_runs(two_runs: tuple[Path, Path],
+                                                       tmp_path: Path) -> None:
+    # GIVEN runs and their compare folder side by side, as a CI job leaves them
+    tree = tmp_path / "results"
+    for run in two_runs:
+        shutil.copytree(run, tree / run.name)
+    result = run_cli("compare", str(tree / "before"), str(tree / "after"), "-o",
+                     str(tree / "cmp"))
+    assert result.returncode == 0, result.stderr
+    # WHEN the whole tree moves (an artifact downloaded elsewhere)
+    moved = tmp_path / "downloaded" / "results"
+    moved.parent.mkdir()
+    tree.rename(moved)
+    # THEN the report still finds both runs
+    out = tmp_path / "report.md"
+    result = run_cli("report", str(moved / "cmp"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("# Session store memory: wholefile → snapshot")
+    # AND runs gone from both places are named, with where they were
+    shutil.rmtree(moved / "after")
+    assert_one_line_error(run_cli("report", str(moved / "cmp"), "-o", str(out), "--force"), 2,
+                          f"{moved / 'cmp' / 'comparison.json'}: run folder after "
+                          f"({moved / 'after'}) is gone; it was at {tree / 'after'}")
+
+
+def test_report_on_a_folder_that_is_neither_a_run_nor_a_comparison(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a result")
+    assert_one_line_error(run_cli("report", str(tmp_path), "-o", str(tmp_path / "r.md")), 2,
+                          f"{tmp_path}: not a run folder or a compare folder")
+    assert not (tmp_path / "r.md").exists()
+
+
+def test_report_refuses_a_comparison_json_from_a_newer_harness(tmp_path: Path) -> None:
+    (tmp_path / "comparison.json").write_text('{"schema_version": 99, "before": "b"}')
+    assert_one_line_error(run_cli("report", str(tmp_path), "-o", str(tmp_path / "r.md")), 2,
+                          f"{tmp_path / 'comparison.json'}: schema_version 99 is not one")
 
 
 def test_the_notebook_runs_on_two_real_runs(two_runs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -60,6 +60,8 @@ def test_a_significant_regression_over_the_threshold_fails(runs: dict[str, Path]
     assert "RSS at last cycle regression" in result.stdout and " fail - " in result.stdout
     assert "worse" in result.stdout
     assert "::error title=memory gate::RSS at last cycle regression" in result.stdout
+    annotation = next(line for line in result.stdout.splitlines() if line.startswith("::error"))
+    assert " over the limit +10.0%25 (" in annotation
     assert summary.read_text().startswith("### Memory gate: ❌ fail")
 
 
@@ -71,6 +73,64 @@ def test_a_regression_that_is_not_significant_is_inconclusive(runs: dict[str, Pa
     verdict = json.loads(result.stdout)
     assert verdict["outcome"] == "inconclusive"
     assert {c["outcome"] for c in verdict["checks"]} == {"inconclusive"}
+
+
+def test_an_inconclusive_check_is_annotated_as_not_judged_not_as_over_the_limit(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    result = run_cli("gate", str(runs["leak-2"]), "--baseline", str(runs["base"]),
+                     "--max-regression", "10%", *MEMORY, env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert len(annotations) == 2
+    for line in annotations:
+        assert line.startswith("::warning title=memory gate::")
+        assert "could not be judged: " in line and "over" not in line.partition("judged")[0]
+    assert "fewer than 4 repeats a side cannot be significant" in annotations[0]
+
+
+def test_json_in_github_actions_is_one_json_document_and_still_writes_the_summary(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
+    result = run_cli("gate", str(runs["leak"]), "--baseline", str(runs["base"]),
+                     "--max-regression", "10%", *MEMORY, "--format", "json", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    verdict = json.loads(result.stdout)  # nothing after the document: no ::error lines
+    assert verdict["outcome"] == "fail"
+    assert "::" not in result.stdout + result.stderr
+    assert summary.read_text().startswith("### Memory gate: ❌ fail")
+
+
+@pytest.mark.parametrize("output_format", ["text", "json"])
+def test_an_unwritable_step_summary_is_a_warning_and_keeps_the_gates_exit_code(
+        runs: dict[str, Path], tmp_path: Path, output_format: str) -> None:
+    # a folder where the summary file should be: unwritable, even for root
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(tmp_path)}
+    result = run_cli("gate", str(runs["same"]), "--max-peak-rss-mb", "400", "--format",
+                     output_format, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"harness: warning: cannot write the GitHub step summary {tmp_path} (Is a directory)"]
+    if output_format == "json":
+        assert json.loads(result.stdout)["outcome"] == "pass"
+    else:
+        assert result.stdout.splitlines()[-1] == "[gate] outcome: pass (exit 0)"
+
+
+def test_a_refusal_in_json_mode_is_a_json_error_on_stdout_and_one_line_on_stderr(
+        runs: dict[str, Path]) -> None:
+    result = run_cli("gate", str(runs["bigger"]), "--baseline", str(runs["base"]),
+                     "--max-regression", "10%", *MEMORY, "--format", "json")
+    assert_one_line_error(result, 2, "runs are not comparable")
+    refusal = json.loads(result.stdout)
+    assert refusal == {"outcome": "error", "exit_code": 2, "error": refusal["error"]}
+    assert result.stderr == f"harness: error: {refusal['error']}\n"
+    # a refusal of the options themselves, before any run is read, is one document too
+    result = run_cli("gate", str(runs["same"]), "--format", "json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"].startswith("no checks")
 
 
 def test_absolute_limits_and_config_file(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -120,7 +180,8 @@ def test_a_one_repeat_baseline_is_never_a_pass(runs: dict[str, Path]) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "too few repeats" in result.stdout
     assert "fewer than 4 repeats a side cannot be significant" in result.stdout
-    assert "[gate] note: ballast has 1 repeat(s): at least 4 a side" in result.stdout
+    assert any(line.startswith("[gate] note: ") and "has 1 repeat(s): at least 4 a side" in line
+               for line in result.stdout.splitlines())
     assert result.stdout.splitlines()[-1] == "[gate] outcome: inconclusive (exit 3)"
 
 
@@ -164,7 +225,7 @@ def test_a_node_candidate_against_a_python_baseline_is_refused(tmp_path: Path) -
     assert_one_line_error(
         run_cli("gate", str(folders["node"]), "--baseline", str(folders["python"]),
                 "--max-regression", "10%"), 2,
-        "the runtime differs (python vs node)", "--allow-different runtime")
+        "the runtime differs (", " vs node", "--allow-different runtime")
 
 
 def test_gate_json_has_stable_ids_rounded_figures_and_notes(runs: dict[str, Path]) -> None:
@@ -198,6 +259,10 @@ def test_gate_help_lists_every_exit_code_and_every_allowed_difference() -> None:
         assert f"\n  {code}: {meaning}\n" in result.stdout
     flat = re.sub(r"\s+", " ", result.stdout)
     assert ", ".join(ASPECTS) in flat
+    # exit 3 also covers a gate that had too few repeats to judge, not only a noisy change
+    assert ("3: inconclusive: a change over a threshold that is not significant, or too few "
+            "repeats to tell") in flat
+    assert "no GitHub annotations" in flat  # --format json says what it leaves out
 
 
 @pytest.mark.parametrize("command", [gate, compare, report], ids=lambda c: c.name)

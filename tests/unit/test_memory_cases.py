@@ -10,6 +10,8 @@ from session_store_harness.errors import EXIT_USAGE, HarnessError
 from session_store_harness.settings.memory_cases import (
     MemoryCase,
     cases_from_config,
+    check_timing,
+    limit_variable,
     split_command,
     with_env_override,
 )
@@ -87,6 +89,9 @@ def test_a_string_command_is_split_like_a_shell_line() -> None:
     ('name = ""\ncommand = ["x"]\nlimit_mb = 10', ("case #2", "name must be a non-empty")),
     ('name = 7\ncommand = ["x"]\nlimit_mb = 10', ("case #2", "name must be a non-empty")),
     ('name = "first"\ncommand = ["x"]\nlimit_mb = 10', ("two memory cases are named 'first'",)),
+    # one HARNESS_MEMORY_LIMIT_MB_FIRST would move both limits
+    ('name = "FIRST"\ncommand = ["x"]\nlimit_mb = 10',
+     ("memory cases 'first' and 'FIRST' share the limit variable HARNESS_MEMORY_LIMIT_MB_FIRST",)),
 ])
 def test_a_bad_second_case_is_refused_naming_file_case_and_key(
         tmp_path: Path, second_case: str, fragments: tuple[str, ...]) -> None:
@@ -121,3 +126,35 @@ def test_limit_overrides_from_the_environment() -> None:
     for bad in ("lots", "0", "-5", "inf"):
         with pytest.raises(HarnessError, match="HARNESS_MEMORY_LIMIT_MB_BIG_ONE must be"):
             with_env_override(case, {"HARNESS_MEMORY_LIMIT_MB_BIG_ONE": bad})
+
+
+def test_names_that_differ_only_in_punctuation_share_a_limit_variable(tmp_path: Path) -> None:
+    assert limit_variable("a b") == limit_variable("a-b") == "HARNESS_MEMORY_LIMIT_MB_A_B"
+    path = tmp_path / "memory.toml"
+    path.write_text('[[tool.harness.check-memory.cases]]\nname = "a b"\ncommand = ["x"]\n'
+                    'limit_mb = 10\n[[tool.harness.check-memory.cases]]\nname = "a-b"\n'
+                    'command = ["y"]\nlimit_mb = 20\n')
+    assert refusal(path) == (f"{path}: memory cases 'a b' and 'a-b' share the limit variable "
+                             "HARNESS_MEMORY_LIMIT_MB_A_B; rename one")
+
+
+@pytest.mark.parametrize(("interval_ms", "timeout_s"), [(1, 0.001), (60_000, 1e9), (10, 600)])
+def test_timing_in_range_is_accepted(interval_ms: float, timeout_s: float) -> None:
+    check_timing(interval_ms, timeout_s)
+
+
+@pytest.mark.parametrize(("interval_ms", "timeout_s", "fragment"), [
+    (-5, 600, "--interval-ms must be between 1 and 60000, got -5"),
+    (0.5, 600, "--interval-ms"),
+    (60_000.5, 600, "--interval-ms"),
+    (float("nan"), 600, "--interval-ms"),
+    (10, -5, "--timeout must be a positive number of seconds, got -5"),
+    (10, 0, "--timeout"),
+    (10, float("nan"), "--timeout"),
+    (10, float("inf"), "--timeout"),
+])
+def test_timing_out_of_range_is_one_usage_error(interval_ms: float, timeout_s: float,
+                                                fragment: str) -> None:
+    with pytest.raises(HarnessError) as caught:
+        check_timing(interval_ms, timeout_s)
+    assert caught.value.exit_code == EXIT_USAGE and fragment in str(caught.value)
