@@ -45,7 +45,7 @@ def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: in
 
     def progress(result: CalibrationResult, a_a: str, regressed: str) -> None:
         # written after every trial, so an interrupted calibration keeps its figures
-        write_text(folder / "calibration.json", calibration_json(result))
+        write_text(folder / "calibration.json", calibration_json(result, tuple(sys.argv)))
         click.echo(f"[calibrate] trial {result.trials_done}/{trials}: A/A {a_a}, "
                    f"+{config.regression:.0%} regression {regressed}", err=True)
 

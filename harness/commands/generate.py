@@ -15,7 +15,8 @@ from session_store_harness.model.config import store_spec
 @store_shape_options
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), required=True,
               help="Where to write the store.")
-@click.option("--force", is_flag=True, help="Replace an existing file.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing file, or a symbolic link (never its target).")
 def generate(profile: str, target_kb: int | None, entries: int | None, seed: int, output: Path,
              force: bool) -> None:
     """Generate a synthetic sessions.json of a target size or entry count."""

@@ -7,7 +7,6 @@ entries, and the last entry is sized to fill exactly what is left.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import IO
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.generating.profiles import KB, PROFILES, entry_cost, entry_line
+from session_store_harness.writers.folder import atomic_file
 
 # "{\n" + members joined by ",\n" + "\n}": each member costs its line plus 2 bytes.
 FRAME_BYTES = 2
@@ -54,23 +54,12 @@ class Generated:
 
 
 def generate(spec: GenerateSpec, out: Path, force: bool = False) -> Generated:
-    """Write the store to `out` (mode 0600); an existing file is kept unless `force`."""
+    """Write the store to `out` (mode 0600); an existing file or symlink is kept unless
+    `force`, and a symlink is then replaced itself, its target never written."""
     _check_output(out, force)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise HarnessError(f"{out.parent}: cannot write here ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            entries = _write_members(handle, _members(spec))
-        os.replace(tmp, out)
-    except OSError as exc:  # a full disk or a folder gone mid-write: one line, not a traceback
-        tmp.unlink(missing_ok=True)
-        raise HarnessError(f"{out}: cannot write the store ({exc.strerror or exc})") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # atomic_file: an unguessable temporary name opened O_EXCL|O_NOFOLLOW, removed on failure
+    with atomic_file(out, force=force, encoding="utf-8") as handle:
+        entries = _write_members(handle, _members(spec))
     return Generated(out, out.stat().st_size, entries)
 
 
@@ -78,6 +67,10 @@ def _check_output(out: Path, force: bool) -> None:
     if "\0" in str(out):  # os.open would raise ValueError, not OSError
         raise HarnessError(f"{out!r}: a file name cannot hold a NUL byte")
     try:
+        # before exists(): a dangling link does not "exist", yet writing would follow it
+        if out.is_symlink() and not force:
+            raise HarnessError(f"{out}: is a symbolic link; pass --force to replace the link "
+                               "(its target is never written)")
         if out.exists() and not force:
             raise HarnessError(f"{out}: already exists; pass --force to replace it")
         if out.is_dir():

@@ -14,7 +14,10 @@ from typing import Any
 import psutil
 
 import session_store_harness
+from session_store_harness.model.redaction import redact_env
 
+# The only variables recorded: those the harness, the stores or the allocator read. Anything
+# else in the environment (a CI token, a user's credentials) says nothing about the figures.
 ENV_PREFIXES = ("OPENCLAW_", "HARNESS_")
 ENV_NAMES = ("PYTHONMALLOC", "MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED")
 # cgroup v2 first, then v1
@@ -63,16 +66,21 @@ def capture(extra_env: dict[str, str] | None = None,
         "cgroup_memory_limit": cgroup_display,
         "cgroup_memory_limit_bytes": cgroup_bytes,
         "transparent_hugepages": _read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"),
-        # the allocator settings are recorded even when unset: null says "default" outright
-        "env": {**dict.fromkeys(ENV_NAMES), **{
-            name: value for name, value in sorted(env.items())
-            if name in ENV_NAMES or name.startswith(ENV_PREFIXES)}},
+        "env": recorded_env(env),
         "harness_version": session_store_harness.__version__,
         "git_commit": code_commit(HARNESS_ROOT),
         "code_under_test": {name: asdict(code_version(path))
                             for name, path in (code_paths or {}).items()},
         "working_dir": asdict(code_version(Path.cwd())),
     }
+
+
+def recorded_env(env: Mapping[str, str]) -> dict[str, str | None]:
+    """The variables of `env` a result records, secret values already blanked."""
+    # the allocator settings are recorded even when unset: null says "default" outright
+    return redact_env({**dict.fromkeys(ENV_NAMES), **{
+        name: value for name, value in sorted(env.items())
+        if name in ENV_NAMES or name.startswith(ENV_PREFIXES)}})
 
 
 def parse_cgroup_memory_limit(text: str) -> int | None:

@@ -23,6 +23,7 @@ from session_store_harness.measuring.environment import (
     parse_cgroup_memory_limit,
 )
 from session_store_harness.model.config import RunConfig
+from session_store_harness.model.redaction import redact_argv, redact_env, redact_environment
 from session_store_harness.model.run import (
     KB,
     MB,
@@ -101,6 +102,9 @@ def timeline_csv(run: Run) -> str:
 
 
 def meta_json(run: Run) -> str:
+    # Secrets are blanked here, the one place a run is written; the run in memory (and the
+    # worker it started) keeps the real values.
+    config = run.config.as_dict()
     meta = {
         "schema_version": SCHEMA_VERSION,
         "status": run.status,
@@ -108,12 +112,12 @@ def meta_json(run: Run) -> str:
         "error": run.error,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
-        "argv": list(run.argv),
-        "config": run.config.as_dict(),
+        "argv": redact_argv(run.argv, run.config.env),
+        "config": {**config, "env": redact_env(config["env"])},
         "store": asdict(run.store),
         "heap_measure": run.heap_measure,
         "repeats": [_repeat_meta(index, repeat) for index, repeat in _numbered(run)],
-        "environment": run.environment,
+        "environment": redact_environment(run.environment),
     }
     return json.dumps(meta, indent=2, default=str) + "\n"
 

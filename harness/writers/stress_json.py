@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 
 from session_store_harness.measuring.stress import StressReport
+from session_store_harness.model.redaction import redact_argv
 
 
 def stress_json(report: StressReport) -> str:
@@ -14,6 +15,6 @@ def stress_json(report: StressReport) -> str:
               else str(report.config.store_file)}
     return json.dumps({
         "schema_version": 1, "store": report.config.store, "config": config,
-        "argv": list(report.argv),
+        "argv": redact_argv(report.argv),
         "concurrency": {**asdict(result), "attempted": result.attempted, "lost": result.lost},
         "crashes": asdict(crash) if crash else None, "ok": report.ok}, indent=2) + "\n"

@@ -6,12 +6,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from session_store_harness.model.redaction import redact_argv
+
 SWEEP_FILE = "sweep.json"
 
 
 def sweep_json(shard: str, matrix: Sequence[dict[str, Any]], cells: Sequence[dict[str, Any]],
                argv: Sequence[str] = (), merged_from: Sequence[str] | None = None) -> str:
-    data: dict[str, Any] = {"schema_version": 1, "shard": shard, "argv": list(argv),
+    data: dict[str, Any] = {"schema_version": 1, "shard": shard, "argv": redact_argv(argv),
                             "matrix": list(matrix), "cells": list(cells)}
     if merged_from is not None:
         data["merged_from"] = list(merged_from)

@@ -1,0 +1,99 @@
+"""The one rule for keeping secrets out of result files: which values are secret, and how
+they are blanked in an environment record, a config's `env` and a command line.
+
+A variable is secret when its name, upper-cased, contains one of `SECRET_NAME_PARTS`, or has
+one of `SECRET_NAME_WORDS` as a whole `_`/`-`/`.`-separated word (short words such as `SID`
+would otherwise match inside harmless names: `INSIDE`, `RESIDENT`). The rule errs towards
+redacting: `HARNESS_TOUCH_KEYS` loses its value too, which costs a figure, never a secret.
+Only what is written is redacted: the worker always gets the real values.
+
+Standard library only, no harness imports: every writer can use it without a cycle.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+REDACTED = "<redacted>"
+# Anywhere in the name: API_KEY, GITHUB_TOKEN, DB_PASSWORD, AWS_SECRET_ACCESS_KEY, ...
+SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "COOKIE",
+                     "KEY", "PRIVATE", "SESSIONID", "SESSION_ID", "SIGNATURE")
+# Whole words only: DB_PASS, DB_PWD, GH_PAT, CONNECT_SID
+SECRET_NAME_WORDS = frozenset({"PASS", "PWD", "PAT", "SID", "JWT", "DSN"})
+# A secret's value is also blanked wherever it turns up inside a command-line argument, but
+# only from this length: a value of "1" would otherwise blank every digit 1 of the command.
+# Shorter values are still redacted in NAME=VALUE form and in every env record.
+MIN_SECRET_IN_ARGUMENT = 4
+ENV_OPTION = "--env"
+_WORD_SPLIT = re.compile(r"[_\-.]+")
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a variable called `name` holds a value that must not be written anywhere."""
+    upper = name.upper()
+    if any(part in upper for part in SECRET_NAME_PARTS):
+        return True
+    return not SECRET_NAME_WORDS.isdisjoint(_WORD_SPLIT.split(upper))
+
+
+def redact_env(env: Mapping[str, Any]) -> dict[str, Any]:
+    """`env` with every secret variable's value replaced by `REDACTED`, order kept.
+
+    None (the variable is unset, recorded as such) stays None: it holds nothing to hide.
+    """
+    return {name: REDACTED if value is not None and is_secret_name(name) else value
+            for name, value in env.items()}
+
+
+def redact_environment(environment: Mapping[str, Any]) -> dict[str, Any]:
+    """A `measuring.environment.capture()` record with its `env` redacted."""
+    env = environment.get("env")
+    if not isinstance(env, Mapping):
+        return dict(environment)
+    return {**environment, "env": redact_env(env)}
+
+
+def secret_values(*envs: Mapping[str, Any]) -> frozenset[str]:
+    """The values of the secret variables in `envs` (an empty value hides nothing)."""
+    return frozenset(str(value) for env in envs for name, value in env.items()
+                     if value and is_secret_name(name) and value != REDACTED)
+
+
+def redact_argv(argv: Sequence[str], env: Iterable[tuple[str, str]] = (),
+                environ: Mapping[str, str] | None = None) -> list[str]:
+    """The command line as it may be written: secret `NAME=VALUE` settings (`--env NAME=V`,
+    `--env=NAME=V`, or a bare `NAME=V`) and every secret value seen in `environ` (the
+    process's environment by default) or in `env` (the run's `--env` pairs) blanked."""
+    secrets = secret_values(os.environ if environ is None else environ, dict(env))
+    # the longest first, so a secret holding another is blanked whole
+    ordered = sorted(secrets, key=len, reverse=True)
+    redacted: list[str] = []
+    follows_env_option = False
+    for arg in argv:
+        redacted.append(_redact_values(_redact_setting(arg, follows_env_option), ordered))
+        follows_env_option = arg == ENV_OPTION
+    return redacted
+
+
+def _redact_setting(arg: str, follows_env_option: bool) -> str:
+    if follows_env_option:  # `--env` takes any name before the first `=`
+        return _redact_assignment(arg)
+    if arg.startswith(ENV_OPTION + "="):
+        return ENV_OPTION + "=" + _redact_assignment(arg[len(ENV_OPTION) + 1:])
+    return _redact_assignment(arg) if _ASSIGNMENT.fullmatch(arg) else arg
+
+
+def _redact_assignment(setting: str) -> str:
+    name, sep, _value = setting.partition("=")
+    return f"{name}={REDACTED}" if sep and is_secret_name(name) else setting
+
+
+def _redact_values(arg: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= MIN_SECRET_IN_ARGUMENT and secret in arg:
+            arg = arg.replace(secret, REDACTED)
+    return arg
