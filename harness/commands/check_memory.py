@@ -9,7 +9,7 @@ import click
 from click.core import ParameterSource
 
 from session_store_harness.errors import EXIT_FAILED, HarnessError
-from session_store_harness.measuring.memcheck import check_case
+from session_store_harness.measuring.memcheck import CaseResult, check_case
 from session_store_harness.settings.memory_cases import (
     MemoryCase,
     cases_from_config,
@@ -45,6 +45,13 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
 
     Example: harness check-memory --limit-mb 400 --runs 3 --name status-json -- mycli status
 
+    Every process of the command counts, short-lived ones too: a small launcher reaps the whole
+    tree as its subreaper and reports the kernel's largest peak (rusage of reaped tree); the
+    tree's RSS is sampled as well (sampled), and a cgroup v2 child's memory.peak is read where
+    our cgroup delegates the memory controller (cgroup memory.peak). Each run line names the
+    method that gave the peak. What the command leaves running when it exits is killed. A run
+    nothing measured never passes.
+
     With --config, every case is checked (keys, types, limit overrides) before any runs; a
     case's command may be a string, split like a shell line by shlex.split, never by a shell.
     Each case sets its own limit, runs, name and HOME, so --limit-mb, --runs, --name and
@@ -57,14 +64,23 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
     cases = [with_env_override(case) for case in cases]
     failed = []
     for case in cases:
-        result = check_case(case, interval_ms, timeout_s,
-                            lambda r: click.echo(run_line(r)) if r.failed_run is None else None)
-        click.echo(verdict_line(result), err=result.failed_run is not None)
+        result = check_case(case, interval_ms, timeout_s, _echo_run)
+        click.echo(verdict_line(result), err=_not_judged(result))
         if not result.passed:
             failed.append(case.name)
     if failed:
         click.echo(f"[memory] over the limit or failed: {', '.join(failed)}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _echo_run(result: CaseResult) -> None:
+    if not _not_judged(result):
+        click.echo(run_line(result))
+
+
+def _not_judged(result: CaseResult) -> bool:
+    """A run that failed, or that nothing measured, has no figure to judge: said on stderr."""
+    return result.failed_run is not None or result.unmeasured_run is not None
 
 
 def _cases(limit_mb: float | None, runs: int, name: str | None, config: Path | None,
