@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -17,7 +18,12 @@ from session_store_harness.commands.report import report
 from session_store_harness.commands.run import run
 from session_store_harness.commands.stress import stress
 from session_store_harness.commands.sweep import merge, sweep
-from session_store_harness.errors import EXIT_FAILED, EXIT_USAGE, HarnessError
+from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, HarnessError
+from session_store_harness.measuring.processes import (
+    describe_interruption,
+    interrupt_on_signals,
+    limit_numeric_threads,
+)
 from session_store_harness.stores import StoreError
 
 
@@ -43,24 +49,38 @@ cli.add_command(stress)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one-line errors with their exit codes; tracebacks only with --debug."""
+    """Entry point: one-line errors with their exit codes; tracebacks only with --debug.
+
+    SIGTERM and SIGHUP end a command as Ctrl-C does (exit 130, partial results kept).
+    """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    limit_numeric_threads()  # before any command can load numpy or scipy
+    interrupt_on_signals()
     try:
         cli.main(args=argv, prog_name="harness", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("harness: interrupted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:  # click's wrapping of a KeyboardInterrupt
+        _interrupted(exc.__cause__)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
     except (HarnessError, StoreError) as exc:
         if debug:
             raise
-        click.echo(f"harness: error: {exc}", err=True)
+        _say(f"harness: error: {exc}")
         sys.exit(exc.exit_code if isinstance(exc, HarnessError) else EXIT_FAILED)
-    except KeyboardInterrupt:
-        click.echo("harness: interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
+
+
+def _interrupted(exc: BaseException | None) -> None:
+    _say(f"harness: {describe_interruption(exc)}")
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _say(line: str) -> None:
+    # after SIGHUP stderr may be a closed terminal; the exit code must still be the right one
+    with contextlib.suppress(OSError):
+        click.echo(line, err=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""`harness run`: measure a store in a worker process and write a result folder."""
+"""`harness run`: measure a store in a worker process and write a result folder.
+
+Ctrl-C, SIGTERM and SIGHUP all end a run the same way: the worker's process group is killed,
+the scratch copy removed, the partial results written with meta.json marked `interrupted`, and
+the exit code is 130 for each of them (not 128 + the signal's number), the one code the exit
+code table has for "interrupted, partial results kept".
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,20 @@ import click
 from tqdm import tqdm
 
 from session_store_harness.commands.options import measurement_options, store_shape_options
-from session_store_harness.errors import EXIT_FAILED, HarnessError
-from session_store_harness.measuring.measure import measure
+from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
+from session_store_harness.measuring.measure import measure, new_folder
 from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
 from session_store_harness.stores import STORES
 from session_store_harness.writers.console import run_report
-from session_store_harness.writers.folder import create_folder, new_result_folder
 
 STDERR_LINES_SHOWN = 5
+EPILOG = ("\b\nExit codes:\n"
+          "0: the run completed\n"
+          "1: the run failed; or it could only be saved under TMPDIR (a full disk),\n"
+          "   or summary.json could not be computed (every other file is kept)\n"
+          "2: bad options or store; result or scratch folder (TMPDIR) not writable\n"
+          "130: interrupted by Ctrl-C, SIGTERM or SIGHUP; partial results kept")
 
 
 @contextlib.contextmanager
@@ -33,7 +44,7 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
         yield on_cycle
 
 
-@click.command()
+@click.command(epilog=EPILOG)
 @click.option("--store", type=click.Choice(sorted(STORES)), required=True,
               help="Store implementation under test.")
 @click.option("--store-file", type=click.Path(path_type=Path),
@@ -54,12 +65,14 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
 def run(results_dir: Path, run_dir: Path | None, progress: bool | None, **values) -> None:
     """Run load/update cycles on a store in a measured worker; write CSVs and meta.json."""
     config = run_config(**values)
-    folder = create_folder(run_dir) if run_dir else new_result_folder(results_dir, config.label)
+    folder = new_folder(run_dir) if run_dir else new_folder(results_dir, config.label)
     with _progress(config, progress) as on_cycle:
         result = measure(config, folder, tuple(sys.argv), on_cycle)
-    click.echo(run_report(result, str(folder)))
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone: the folder is
+        click.echo(run_report(result, str(folder)))  # what counts, and it is written
     if result.status != "complete":
-        raise HarnessError(_failure(result), 130 if result.status == "interrupted" else EXIT_FAILED)
+        raise HarnessError(_failure(result), EXIT_INTERRUPTED if result.status == "interrupted"
+                           else EXIT_FAILED)
 
 
 def _failure(result: Run) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from session_store_harness.commands.options import measurement_options
-from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.measuring.sweep import (
     matrix,
@@ -19,7 +19,7 @@ from session_store_harness.measuring.sweep import (
 )
 from session_store_harness.model.config import run_config
 from session_store_harness.stores import STORES
-from session_store_harness.writers.folder import create_folder, write_text
+from session_store_harness.writers.folder import write_text
 from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 
 
@@ -41,7 +41,7 @@ from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path,
           **values) -> None:
     """Run every cell of sizes x stores x reuse, or one shard of them."""
-    from session_store_harness.measuring.measure import measure
+    from session_store_harness.measuring.measure import measure, new_folder
 
     names = [name.strip() for name in stores.split(",") if name.strip()]
     unknown = [name for name in names if name not in STORES]
@@ -54,13 +54,17 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path,
     configs = [run_config(store=cell.store, store_file=None, target_kb=cell.size_kb,
                           entries=None, reuse_loaded_store=cell.reuse, label=cell.name,
                           **values) for cell in mine]  # all checked before any runs
-    folder = create_folder(output)
+    folder = new_folder(output)
     write_text(folder / SWEEP_FILE, sweep_json(f"{index}/{count}", [c.as_dict() for c in cells],
                                                [c.as_dict() for c in mine], sys.argv))
     failed = []
     for number, (cell, config) in enumerate(zip(mine, configs, strict=True), start=1):
         click.echo(f"[sweep] {number}/{len(mine)}: {cell.name}", err=True)
-        if not measure(config, create_folder(folder / cell.name), tuple(sys.argv)).complete:
+        result = measure(config, new_folder(folder / cell.name), tuple(sys.argv))
+        if result.status == "interrupted":  # Ctrl-C, SIGTERM, SIGHUP: stop, don't start the next
+            raise HarnessError(f"sweep interrupted at {cell.name}: {result.error} (cells done "
+                               f"so far kept in {folder})", EXIT_INTERRUPTED)
+        if not result.complete:
             failed.append(cell.name)
     click.echo(f"sweep: {len(mine) - len(failed)}/{len(mine)} cells complete in {folder}")
     if failed:

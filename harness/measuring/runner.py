@@ -24,7 +24,12 @@ import psutil
 
 from session_store_harness import stores
 from session_store_harness.errors import HarnessError
-from session_store_harness.measuring.processes import child_env, kill_group, python_module
+from session_store_harness.measuring.processes import (
+    child_env,
+    describe_interruption,
+    kill_group,
+    python_module,
+)
 from session_store_harness.measuring.sampler import RssSampler, kernel_peak_rss_bytes
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.run import (
@@ -105,7 +110,14 @@ def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
     repeats: list[WorkerRun] = []
     try:
         for index in range(1, config.repeat + 1):
-            store_path = _fresh_copy(pristine, scratch / f"repeat-{index}")
+            try:
+                store_path = _fresh_copy(pristine, scratch / f"repeat-{index}")
+            except OSError as exc:  # a full or vanished TMPDIR
+                problem = _copy_failed(index, scratch, exc)
+                if not repeats:  # nothing measured: no result folder to keep
+                    raise HarnessError(f"{problem}; nothing was run") from None
+                repeats.append(WorkerRun(worker=WorkerInfo(), status="failed", error=problem))
+                break
             progress = (lambda cycle, i=index: on_cycle(i, cycle)) if on_cycle else None
             repeats.append(run_worker(config, store_path, store_path.parent, progress))
             if repeats[-1].status != "complete":
@@ -122,6 +134,12 @@ def _fresh_copy(pristine: Path, folder: Path) -> Path:
     shutil.copyfile(pristine, store_path)
     os.chmod(store_path, 0o600)
     return store_path
+
+
+def _copy_failed(index: int, scratch: Path, exc: OSError) -> str:
+    # the scratch folder is removed by the time this is read: name the folder it was in
+    return (f"cannot copy the store for repeat {index} into a scratch folder under "
+            f"{scratch.parent} ({exc.strerror or exc})")
 
 
 def run_worker(config: RunConfig, store_path: Path, scratch: Path,
@@ -152,22 +170,24 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
         os.close(msg_w)  # the worker holds its own copies now
         os.close(ack_r)
     started = time.monotonic()
-    sampler = RssSampler(process.pid, config.interval_ms, started)
-    sampler.start()
+    sampler: RssSampler | None = None
     status: Status = "complete"
     error = None
-    try:
+    try:  # from the moment the worker exists, every way out kills its group
+        sampler = RssSampler(process.pid, config.interval_ms, started)
+        sampler.start()
         _follow(process, msg_r, ack_w, sampler, exchange, started + config.timeout_s, on_cycle)
         exit_code = process.wait(timeout=max(1.0, started + config.timeout_s - time.monotonic()))
         error = _exit_error(exchange, exit_code)
     except (WorkerFailed, subprocess.TimeoutExpired) as exc:
         error = str(exc) if isinstance(exc, WorkerFailed) else (
             f"worker did not finish within --timeout {config.timeout_s:g} s")
-    except KeyboardInterrupt:
-        status, error = "interrupted", "interrupted by the user (Ctrl-C)"
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP as `Interrupted`
+        status, error = "interrupted", describe_interruption(exc)
     finally:
         kill_group(process)
-        sampler.stop()
+        if sampler is not None:
+            sampler.stop()
         os.close(msg_r)
         os.close(ack_w)
     if error and status == "complete":
@@ -177,7 +197,8 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                                        exit_code=process.returncode,
                                        stderr_tail=_tail(stderr_path)),
                      status=status, samples=tuple(exchange.samples),
-                     cycles=tuple(exchange.cycles), timeline=tuple(sampler.points),
+                     cycles=tuple(exchange.cycles),
+                     timeline=tuple(sampler.points) if sampler else (),
                      kernel_peak_rss_bytes=exchange.kernel_peak, error=error)
 
 

@@ -19,23 +19,32 @@ STORE_NAME = "sessions.json"
 
 def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
     """Put the pristine store into `scratch`; the user's own file is only ever read."""
-    (scratch / "pristine").mkdir()
-    path = scratch / "pristine" / STORE_NAME
-    if config.generate is not None:
-        entries = generate(config.generate, path).entries
-        source = "generated"
-    else:
-        source_path = config.store_file
-        if not source_path.is_file():
-            raise HarnessError(f"{source_path}: store file does not exist or is not a file")
-        try:
-            shutil.copyfile(source_path, path)
-        except PermissionError:
-            raise HarnessError(f"{source_path}: no permission to read the store file") from None
-        os.chmod(path, 0o600)
-        entries, source = checked_entries(path, source_path), str(source_path.resolve())
-    return path, StoreInfo(source=source, size_bytes=path.stat().st_size,
-                           sha256=file_sha256(path), entries=entries)
+    try:
+        (scratch / "pristine").mkdir()
+        path = scratch / "pristine" / STORE_NAME
+        if config.generate is not None:
+            entries = generate(config.generate, path).entries
+            source = "generated"
+        else:
+            entries, source = _copied(config.store_file, path)
+        return path, StoreInfo(source=source, size_bytes=path.stat().st_size,
+                               sha256=file_sha256(path), entries=entries)
+    except OSError as exc:  # the scratch folder's file system (TMPDIR) is full or gone
+        # the scratch folder is removed by the time this is read: name the folder it was in
+        raise HarnessError(f"cannot prepare the store in a scratch folder under "
+                           f"{scratch.parent} ({exc.strerror or exc}); nothing was run") from None
+
+
+def _copied(source_path: Path, path: Path) -> tuple[int, str]:
+    """Copy the user's store to `path`; its entry count and where it came from."""
+    if not source_path.is_file():
+        raise HarnessError(f"{source_path}: store file does not exist or is not a file")
+    try:
+        shutil.copyfile(source_path, path)
+    except PermissionError:
+        raise HarnessError(f"{source_path}: no permission to read the store file") from None
+    os.chmod(path, 0o600)
+    return checked_entries(path, source_path), str(source_path.resolve())
 
 
 def checked_entries(copy: Path, source: Path) -> int:

@@ -11,6 +11,7 @@ import argparse
 import gc
 import itertools
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,24 @@ def trim_memory() -> None:
     malloc_trim = getattr(libc(), "malloc_trim", None)  # glibc only
     if malloc_trim is not None:
         malloc_trim(0)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_runner(channel: WorkerChannel) -> None:
+    """Exit as soon as the runner does, whatever the worker is doing (a long warm-up too).
+
+    The runner starts the worker in a session of its own so that a Ctrl-C meant for the runner
+    reaches it alone; so when the runner itself is killed (SIGKILL, the OOM killer) nothing
+    stops the worker. On Linux the kernel kills it the moment its parent exits
+    (`PR_SET_PDEATHSIG`); elsewhere, and for a runner gone before this call, the check of the
+    message pipe before each cycle (`run_cycles`) does.
+    """
+    prctl = getattr(libc(), "prctl", None)  # Linux only
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    channel.exit_if_runner_gone()
 
 
 def store_bytes(path: Path) -> int:
@@ -107,9 +126,11 @@ def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter) -> None:
                       "store_bytes": store_bytes(args.path)})
 
     for _ in range(args.warmup_cycles):  # warm-up cycles are run, never reported
+        channel.exit_if_runner_gone()
         runner.cycle()
     sample(0)
     for cycle in range(1, args.cycles + 1):
+        channel.exit_if_runner_gone()  # outside the timed cycle: not in elapsed_ms
         load_ms, update_ms, outcome = runner.cycle()
         elapsed_ms += load_ms + update_ms  # measuring time is kept out of elapsed_ms
         channel.send({"type": "cycle", "cycle": cycle, "load_ms": load_ms,
@@ -122,6 +143,7 @@ def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     channel = WorkerChannel(args.msg_fd, args.ack_fd)
+    die_with_runner(channel)
     meter = METERS[args.heap]()
     channel.send({"type": "hello", "protocol": PROTOCOL_VERSION, "pid": os.getpid(),
                   "runtime": f"{sys.implementation.name} {sys.version.split()[0]}",
@@ -130,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         run_cycles(args, channel, meter)
     except StoreError as exc:
         channel.send({"type": "error", "message": str(exc)})
+        return WORKER_STORE_ERROR
+    except OSError as exc:  # the disk under the store is full, say: a fact, not a traceback
+        channel.send({"type": "error", "message": f"{args.path}: {exc.strerror or exc}"})
         return WORKER_STORE_ERROR
     channel.send({"type": "done", "cycles": args.cycles})
     return 0

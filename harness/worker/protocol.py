@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 from typing import Any
 
 from session_store_harness.errors import WORKER_RUNNER_GONE
@@ -49,14 +50,36 @@ def decode(line: bytes) -> dict[str, Any]:
 
 
 class WorkerChannel:
-    """The worker's end: send messages, and block for the runner's ack where one is due."""
+    """The worker's end: send messages, and block for the runner's ack where one is due.
+
+    Whenever the runner is found gone (its end of a pipe closed: it exited, or was killed),
+    the worker exits at once with `WORKER_RUNNER_GONE`: nobody is measuring any more.
+    """
 
     def __init__(self, msg_fd: int, ack_fd: int) -> None:
         self.msg_fd, self.ack_fd = msg_fd, ack_fd
 
     def send(self, message: dict[str, Any]) -> None:
         view = memoryview(encode(message))
-        while view:
-            view = view[os.write(self.msg_fd, view):]
+        try:
+            while view:
+                view = view[os.write(self.msg_fd, view):]
+        except BrokenPipeError:  # nobody reads the message pipe any more
+            raise SystemExit(WORKER_RUNNER_GONE) from None
         if message["type"] in AWAITS_ACK and os.read(self.ack_fd, 1) != ACK:
             raise SystemExit(WORKER_RUNNER_GONE)  # nobody is measuring: stop
+
+    def runner_gone(self) -> bool:
+        """Whether the runner's end of the message pipe is closed, without blocking.
+
+        Between acks (a long warm-up, say) the worker reads nothing from the runner, so only
+        this check, before each cycle, notices that the runner was killed.
+        """
+        poller = select.poll()
+        poller.register(self.msg_fd, 0)  # POLLERR (reader closed) is reported unasked
+        return any(events & (select.POLLERR | select.POLLHUP | select.POLLNVAL)
+                   for _, events in poller.poll(0))
+
+    def exit_if_runner_gone(self) -> None:
+        if self.runner_gone():
+            raise SystemExit(WORKER_RUNNER_GONE)

@@ -21,9 +21,23 @@ const ackFd = Number(args["ack-fd"]);
 const WORKER_STORE_ERROR = 10;
 const WORKER_RUNNER_GONE = 11;
 const AWAITS_ACK = new Set(["pretrim", "sample", "done"]);
+// The runner started this worker in a session of its own, so nothing stops it when the
+// runner is killed: before each cycle (warm-up too) it checks that its parent is still the
+// one that started it. Node has no prctl(PR_SET_PDEATHSIG), and a timer would never fire
+// while synchronous cycles run.
+const RUNNER_PID = process.ppid;
+
+function exitIfRunnerGone() {
+  if (process.ppid !== RUNNER_PID) process.exit(WORKER_RUNNER_GONE);
+}
 
 function send(message) {
-  fs.writeSync(msgFd, `${JSON.stringify(message)}\n`);
+  try {
+    fs.writeSync(msgFd, `${JSON.stringify(message)}\n`);
+  } catch (error) {
+    if (error.code === "EPIPE") process.exit(WORKER_RUNNER_GONE); // nobody reads any more
+    throw error;
+  }
   if (!AWAITS_ACK.has(message.type)) return;
   const byte = Buffer.alloc(1);
   for (;;) {
@@ -83,9 +97,13 @@ function sample(n) {
 }
 
 try {
-  for (let i = 0; i < Number(args["warmup-cycles"]); i++) cycle();
+  for (let i = 0; i < Number(args["warmup-cycles"]); i++) {
+    exitIfRunnerGone();
+    cycle();
+  }
   sample(0);
   for (let n = 1; n <= cycles; n++) {
+    exitIfRunnerGone(); // outside the timed cycle: not in elapsed_ms
     const { loadMs, updateMs, outcome } = cycle();
     elapsedMs += loadMs + updateMs;
     send({ type: "cycle", cycle: n, load_ms: loadMs, update_ms: updateMs,
@@ -93,8 +111,10 @@ try {
     if (n % sampleEvery === 0 || n === cycles) sample(n);
   }
 } catch (error) {
-  if (!(error instanceof StoreError)) throw error;
-  send({ type: "error", message: error.message });
+  // a system call's failure (a full disk under the store, say) is a fact, not a stack trace
+  const systemError = typeof error.syscall === "string";
+  if (!(error instanceof StoreError) && !systemError) throw error;
+  send({ type: "error", message: systemError ? `${args.path}: ${error.message}` : error.message });
   process.exit(WORKER_STORE_ERROR);
 }
 send({ type: "done", cycles });
