@@ -18,6 +18,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), partial results kept
 WORKER_STORE_ERROR = 10  # the store raised its error; the `error` message says why
 WORKER_RUNNER_GONE = 11  # the ack pipe closed: nobody is measuring any more
 WRITER_STORE_ERROR = 12  # a `harness stress` writer's store failed
+WRITER_LOCK_TIMEOUT = 13  # a `harness stress` writer gave up waiting for the store's lock
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success (gate: every check passed)",
@@ -25,12 +26,13 @@ EXIT_CODES: dict[int, str] = {
     EXIT_USAGE: "usage: bad options or config, missing or unreadable files, runs not comparable",
     EXIT_INCONCLUSIVE: "inconclusive: a change over a threshold that is not significant, or "
                        "too few repeats to tell",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C); partial results kept",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM or SIGHUP); partial results kept",
 }
 CHILD_EXIT_CODES: dict[int, str] = {
     WORKER_STORE_ERROR: "worker: the store failed (its error message names the file)",
     WORKER_RUNNER_GONE: "worker: the runner went away",
     WRITER_STORE_ERROR: "stress writer: the store failed",
+    WRITER_LOCK_TIMEOUT: "stress writer: gave up waiting for the store's lock (10 s)",
 }
 
 

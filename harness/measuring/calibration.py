@@ -16,10 +16,9 @@ from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.judging.calibrate import Rate, pad_kb_for
 from session_store_harness.judging.gate import GateLimits, Outcome, evaluate
 from session_store_harness.judging.metrics import values_of
-from session_store_harness.measuring.measure import measure
+from session_store_harness.measuring.measure import measure, new_folder
 from session_store_harness.model.config import RunConfig, check_range, store_spec
 from session_store_harness.model.run import Run
-from session_store_harness.writers.folder import create_folder
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def _run(config: CalibrationConfig, target: Path, store: str, argv: tuple[str, .
                            reuse_loaded_store=True, label=target.name, env=env,
                            generate=store_spec("calibrate", config.profile, 1,
                                                config.target_kb, None))
-    run = measure(run_config, create_folder(target), argv)
+    run = measure(run_config, new_folder(target), argv)
     if not run.complete:
         raise HarnessError(f"calibration run {target.name} failed; see {target}/meta.json",
                            EXIT_FAILED)
