@@ -34,14 +34,15 @@ def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: in
     """Run A/A and known-regression trials through the gate and report both rates."""
     from session_store_harness.measuring.calibration import CalibrationConfig, CalibrationResult
     from session_store_harness.measuring.calibration import calibrate as run_trials
+    from session_store_harness.measuring.measure import new_folder
     from session_store_harness.settings.gate_config import gate_limits, parse_fraction
     from session_store_harness.writers.calibration_json import calibration_json
-    from session_store_harness.writers.folder import create_folder, write_text
+    from session_store_harness.writers.folder import write_text
 
     config = CalibrationConfig(gate_limits({}, max_regression=threshold, metrics=metrics),
                                parse_fraction(regression), trials, repeat, target_kb, profile,
                                cycles)
-    folder = create_folder(output)
+    folder = new_folder(output)
 
     def progress(result: CalibrationResult, a_a: str, regressed: str) -> None:
         # written after every trial, so an interrupted calibration keeps its figures
