@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from session_store_harness.stores.ballast import BallastStore
-from session_store_harness.stores.base import SessionStore, StoreError, UpdateOutcome
+from session_store_harness.stores.base import (
+    LockTimeout,
+    SessionStore,
+    StoreError,
+    UpdateOutcome,
+)
 from session_store_harness.stores.padded import PaddedStore
 from session_store_harness.stores.snapshot import SnapshotStore
 from session_store_harness.stores.wholefile import WholeFileStore
@@ -20,4 +25,4 @@ def store_class(name: str) -> type[SessionStore]:
         raise StoreError(f"unknown store {name!r}; known: {', '.join(sorted(STORES))}") from None
 
 
-__all__ = ["STORES", "SessionStore", "StoreError", "UpdateOutcome", "store_class"]
+__all__ = ["STORES", "LockTimeout", "SessionStore", "StoreError", "UpdateOutcome", "store_class"]

@@ -15,6 +15,11 @@ class StoreError(Exception):
     """A store could not do what was asked; the message names the file and the problem."""
 
 
+class LockTimeout(StoreError):
+    """The store's lock stayed held past the timeout, so the caller gave up: told apart from
+    other store errors because under heavy contention it is the lock's design, not a fault."""
+
+
 @dataclass(frozen=True)
 class UpdateOutcome:
     """What one `update` did, so runs can show whether the write or the reuse happened."""

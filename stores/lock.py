@@ -4,6 +4,12 @@ The lock file `<store>.lock` is created exclusively and holds `{pid, createdAt}`
 retries with backoff `min(1000, 50 * attempt)` ms for up to 10 s; a lock whose pid is dead or
 that is older than 30 s is stale and taken over (docs/store-behaviour.md,
 "Before the fix").
+
+Judging a lock stale and removing it is one step: Python waiters take the folder's `flock`, and
+every waiter, Python or Node (which has no `flock`), first creates the claim file
+`<store>.lock.takeover` exclusively. Without that, two waiters can judge the same dead lock
+stale, one removes it, a third writer creates a fresh lock, and the other waiter removes that
+live lock: two writers then hold "the" lock and one sweeps the other's temp file.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from session_store_harness.stores.base import StoreError
+from session_store_harness.stores.base import LockTimeout, StoreError
 
 TIMEOUT_S = 10.0
 STALE_S = 30.0
@@ -28,6 +34,15 @@ _registry_guard = threading.Lock()
 
 def lock_path_for(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".lock")
+
+
+def claim_path_for(store_path: Path) -> Path:
+    """The takeover claim: held by the one waiter that judges and removes a stale lock."""
+    return _claim_of(lock_path_for(store_path))
+
+
+def _claim_of(lock_file: Path) -> Path:
+    return lock_file.with_name(lock_file.name + ".takeover")
 
 
 @contextlib.contextmanager
@@ -56,8 +71,8 @@ def _acquire(lock_file: Path, timeout_s: float, stale_s: float) -> None:
         attempt += 1
         if time.monotonic() >= deadline:
             holder = _read_holder(lock_file)
-            raise StoreError(f"{lock_file}: lock still held by pid {holder.get('pid', '?')} "
-                             f"after {timeout_s:g} s")
+            raise LockTimeout(f"{lock_file}: lock still held by pid {holder.get('pid', '?')} "
+                              f"after {timeout_s:g} s")
         time.sleep(min(1000, 50 * attempt) / 1000)
 
 
@@ -84,15 +99,34 @@ def _read_holder(lock_file: Path) -> dict:
 
 
 def _take_over_if_stale(lock_file: Path, stale_s: float) -> None:
-    # Two waiters may judge the same lock stale; the folder's flock makes judging and removing
-    # one step, so a waiter never removes a lock that another waiter has just taken over.
+    # Two waiters may judge the same lock stale; the folder's flock (Python waiters) and the
+    # claim file (Node waiters too) make judging and removing one step, so a waiter never
+    # removes a lock that another waiter has just taken over.
     folder_fd = os.open(lock_file.parent, os.O_RDONLY)
     try:
         fcntl.flock(folder_fd, fcntl.LOCK_EX)
         if _is_stale(lock_file, stale_s):
-            lock_file.unlink(missing_ok=True)
+            _remove_under_claim(lock_file, stale_s)
     finally:
         os.close(folder_fd)  # closing releases the flock
+
+
+def _remove_under_claim(lock_file: Path, stale_s: float) -> None:
+    claim = _claim_of(lock_file)
+    if not _try_create(claim):
+        _remove_if_stale(claim, stale_s)  # left by a waiter killed while it judged
+        return
+    try:
+        # Judged again: a Node waiter may have replaced the lock before the claim was ours.
+        if _is_stale(lock_file, stale_s):
+            lock_file.unlink(missing_ok=True)
+    finally:
+        claim.unlink(missing_ok=True)
+
+
+def _remove_if_stale(path: Path, stale_s: float) -> None:
+    if _is_stale(path, stale_s):
+        path.unlink(missing_ok=True)
 
 
 def _is_stale(lock_file: Path, stale_s: float) -> bool:
@@ -130,3 +164,5 @@ def _sweep_temp_files(store_path: Path) -> None:
     # Only the lock holder writes temp files, so any left now belong to a killed writer.
     for leftover in store_path.parent.glob(store_path.name + ".*.tmp"):
         leftover.unlink(missing_ok=True)
+    # A claim is held for microseconds; one whose holder is dead was left by a killed waiter.
+    _remove_if_stale(claim_path_for(store_path), STALE_S)

@@ -10,7 +10,6 @@ real store: "How this repository models it").
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import sys
@@ -21,6 +20,7 @@ from typing import ClassVar
 
 from session_store_harness.stores.base import Mutator, SessionMap, UpdateOutcome
 from session_store_harness.stores.jsonfile import (
+    deep_copy,
     parse_store,
     read_bytes,
     read_with_stat,
@@ -67,7 +67,7 @@ class SnapshotStore(WholeFileStore):
     def load(self) -> Snapshot:
         cached = self._cached
         if cached and cached.serves(stat_or_none(self.path), self.ttl_s, time.monotonic()):
-            return Snapshot(copy.deepcopy(cached.store), self.path, self._serialized)
+            return Snapshot(deep_copy(cached.store, self.path), self.path, self._serialized)
         raw, stat = read_with_stat(self.path)
         store = parse_store(raw, self.path)
         self._remember(store, raw, stat)

@@ -18,10 +18,11 @@ from typing import ClassVar
 
 from session_store_harness.stores.base import Mutator, SessionMap, UpdateOutcome
 from session_store_harness.stores.jsonfile import (
+    deep_copy,
     parse_store,
     read_bytes,
     read_with_stat,
-    serialize,
+    serialize_bytes,
     stat_or_none,
     write_atomic,
 )
@@ -71,11 +72,11 @@ class WholeFileStore:
     def load(self) -> SessionMap:
         if self._cached and self._cached.serves(stat_or_none(self.path), self.ttl_s,
                                                 time.monotonic()):
-            return copy.deepcopy(self._cached.store)
+            return deep_copy(self._cached.store, self.path)
         raw, stat = read_with_stat(self.path)
         store = parse_store(raw, self.path)
         self._remember(store, raw, stat)
-        return copy.deepcopy(store)
+        return deep_copy(store, self.path)
 
     def update(self, mutator: Mutator, base_store: SessionMap | None = None) -> UpdateOutcome:
         del base_store  # before the fix the caller's snapshot was never reused
@@ -91,7 +92,7 @@ class WholeFileStore:
 
     def _persist(self, store: SessionMap, on_disk: bytes | None) -> bytes | None:
         """Write the store unless the file already holds exactly it; the bytes written."""
-        data = serialize(store).encode("utf-8")
+        data = serialize_bytes(store, self.path)
         if data == on_disk:
             return None
         write_atomic(self.path, data)
@@ -102,5 +103,9 @@ class WholeFileStore:
         self._serialized = raw  # whatever the TTL
         if self.ttl_s <= 0:
             return
-        self._cached = CachedObject(copy.deepcopy(store), stat.st_mtime_ns, stat.st_size,
-                                    time.monotonic())
+        try:
+            cached = copy.deepcopy(store)
+        except RecursionError:  # too deep to copy, maybe after a write: serve it from disk
+            self._cached = None
+            return
+        self._cached = CachedObject(cached, stat.st_mtime_ns, stat.st_size, time.monotonic())

@@ -27,6 +27,10 @@ from session_store_harness.writers.stress_text import stress_lines
               help="Writer processes updating the store at once.")
 @click.option("--updates", type=int, default=200, show_default=True,
               help="Updates per writer.")
+@click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
+              show_default=True,
+              help="Run the Python stores, or the Node.js ones (stores/node/sessionStore.mjs: "
+                   "wholefile and snapshot).")
 @click.option("--reuse-loaded-store", is_flag=True,
               help="Writers load, then update with the loaded store as base snapshot.")
 @click.option("--crash-trials", type=int, default=100, show_default=True,
@@ -34,9 +38,10 @@ from session_store_harness.writers.stress_text import stress_lines
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Write stress.json into this new folder.")
 def stress(store: str, store_file: Path | None, profile: str, target_kb: int | None,
-           entries: int | None, seed: int, output: Path | None, **counts: int) -> None:
-    """Lost updates, invalid reads, corrupt files and leftovers; exit 1 if any."""
-    config = StressConfig(store=store, store_file=store_file, seed=seed,
+           entries: int | None, seed: int, output: Path | None, runtime: str,
+           **counts: int) -> None:
+    """Lost updates, lock timeouts, invalid reads, corrupt files and leftovers; exit 1 if any."""
+    config = StressConfig(store=store, store_file=store_file, seed=seed, runtime=runtime,
                           generate=None if store_file else store_spec(
                               "stress", profile, seed, target_kb, entries), **counts)
     folder = create_folder(output) if output else None
@@ -50,5 +55,4 @@ def stress(store: str, store_file: Path | None, profile: str, target_kb: int | N
     if folder is not None:
         write_text(folder / "stress.json", stress_json(report))
     if not report.ok:
-        raise HarnessError("stress found lost updates, corrupt files or leftovers",
-                           EXIT_FAILED)
+        raise HarnessError(f"stress found {', '.join(report.problems())}", EXIT_FAILED)

@@ -1,12 +1,18 @@
 """Stores under concurrent writers and under writers killed mid-update, as figures.
 
-Starts real writer processes (`worker/stress_writer.py`): K writers x M updates on one store,
-with a reader parsing the file throughout; and N writers killed with SIGKILL after seeded random
-delays, each followed by a check of the file and by one more writer that must clean up.
+Starts real writer processes (`worker/stress_writer.py`, or `stores/node/stress_writer.mjs` for
+`--runtime node`): K writers x M updates on one store, with a reader checking the file
+throughout; and N writers killed with SIGKILL after seeded random delays, each followed by a
+check of the file and by one more writer that must clean up.
+
+The file is checked with a strict parser of its own, not the stores' parser: a store must never
+vouch for its own output. A lost update is one a writer reported as completed that the file
+lacks; a writer that gave up waiting for the lock is a timeout, counted apart.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import signal
@@ -16,17 +22,23 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from session_store_harness.errors import HarnessError
+from session_store_harness import stores
+from session_store_harness.errors import WRITER_LOCK_TIMEOUT, HarnessError
 from session_store_harness.generating.generator import GenerateSpec, generate
-from session_store_harness.measuring.processes import python_module
-from session_store_harness.model.config import check_range
+from session_store_harness.measuring.processes import child_env, python_module
+from session_store_harness.model.config import RUNTIME_STORES, check_range
 from session_store_harness.stores import StoreError, store_class
-from session_store_harness.stores.jsonfile import parse, read_bytes
-from session_store_harness.stores.lock import lock_path_for
+from session_store_harness.stores.jsonfile import read_bytes
+from session_store_harness.stores.lock import claim_path_for, lock_path_for
 from session_store_harness.worker.stress_writer import SHARED_KEY, mutator
 
 CRASH_KEY = "stress:crash"
+NODE_STRESS_WRITER = Path(stores.__file__).resolve().parent / "node" / "stress_writer.mjs"
+# Writers are started one by one but begin their updates together, once all have started.
+START_DELAY_MS = 300
+START_DELAY_PER_WRITER_MS = 40
 
 
 @dataclass(frozen=True)
@@ -41,11 +53,21 @@ class StressConfig:
     reuse_loaded_store: bool = False
     crash_trials: int = 100
     seed: int = 1
+    runtime: str = "python"  # whose stores the writers run: Python's, or stores/node's
 
     def __post_init__(self) -> None:
         check_range("--writers", self.writers, 1, 64)
         check_range("--updates", self.updates, 1, 100_000)
         check_range("--crash-trials", self.crash_trials, 0, 100_000)
+        check_runtime(self.runtime, self.store)
+
+
+def check_runtime(runtime: str, store: str) -> None:
+    if runtime not in RUNTIME_STORES:
+        raise HarnessError(f"--runtime must be one of {', '.join(RUNTIME_STORES)}")
+    if runtime != "python" and store not in RUNTIME_STORES[runtime]:
+        raise HarnessError(f"store {store!r} has no {runtime} version; it has "
+                           f"{', '.join(RUNTIME_STORES[runtime])}")
 
 
 @dataclass(frozen=True)
@@ -61,9 +83,16 @@ class StressReport:
     def ok(self) -> bool:
         return self.concurrency.ok and (self.crashes is None or self.crashes.ok)
 
+    def problems(self) -> list[str]:
+        """What made the session fail, one phrase each."""
+        found = self.concurrency.problems()
+        return found + (self.crashes.problems() if self.crashes else [])
+
 
 def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressReport:
     """Concurrent writers, then killed writers, on a scratch copy of the store."""
+    if config.runtime == "node":
+        node_binary()  # refuse before any work when Node.js is missing
     with tempfile.TemporaryDirectory(prefix="harness-stress-") as scratch:
         path = Path(scratch) / "sessions.json"
         if config.store_file is not None:
@@ -71,18 +100,28 @@ def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressRepo
                 raise HarnessError(f"{config.store_file}: store file does not exist or is not "
                                    "a file")
             shutil.copyfile(config.store_file, path)
+            check_start(path, config.store_file)
         else:
             generate(config.generate, path)
         result = concurrency(config.store, path, config.writers, config.updates,
-                             config.reuse_loaded_store)
+                             config.reuse_loaded_store, runtime=config.runtime)
         crash = crashes(config.store, path, config.crash_trials, config.seed,
-                        reuse=config.reuse_loaded_store) if config.crash_trials else None
+                        reuse=config.reuse_loaded_store,
+                        runtime=config.runtime) if config.crash_trials else None
     return StressReport(config, argv, result, crash)
+
+
+def check_start(copy: Path, source: Path) -> None:
+    """A store the strict check refuses cannot be stressed: say so before any writer starts."""
+    try:
+        strict_parse(read_bytes(copy), source)
+    except (InvalidStore, StoreError) as exc:
+        raise HarnessError(f"{exc} (nothing was run)") from None
 
 
 @dataclass(frozen=True)
 class ConcurrencyResult:
-    """K writers x M updates: what should have been counted and what was."""
+    """K writers x M updates: what the writers completed and what the file counted."""
 
     writers: int
     updates_each: int
@@ -93,19 +132,40 @@ class ConcurrencyResult:
     reads: int
     invalid_reads: int
     leftovers: list[str]
+    completed: dict[str, int] = field(default_factory=dict)  # as each writer reported it
+    timeouts: list[str] = field(default_factory=list)  # writers that gave up on the lock
 
     @property
     def attempted(self) -> int:
         return self.writers * self.updates_each
 
     @property
+    def completed_total(self) -> int:
+        return sum(self._completed(key) for key in self._writer_keys())
+
+    @property
     def lost(self) -> int:
-        own_lost = sum(self.updates_each - count for count in self.own_counts.values())
-        return max(self.attempted - self.shared_count, own_lost)
+        """Updates writers reported as completed that the file lacks."""
+        own_lost = sum(max(0, self._completed(key) - self.own_counts.get(key, 0))
+                       for key in self._writer_keys())
+        return max(self.completed_total - self.shared_count, own_lost, 0)
+
+    def _writer_keys(self) -> set[str]:
+        return set(self.own_counts) | set(self.completed)
+
+    def _completed(self, key: str) -> int:
+        # A writer that reported nothing (it crashed): what the file holds is all it is owed.
+        return self.completed.get(key, self.own_counts.get(key, 0))
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.invalid_reads or self.leftovers or self.writer_failures)
+        return not self.problems()
+
+    def problems(self) -> list[str]:
+        counts = {"lost updates": self.lost, "invalid reads": self.invalid_reads,
+                  "leftovers": len(self.leftovers), "writer failures": len(self.writer_failures),
+                  "writers that gave up waiting for the lock": len(self.timeouts)}
+        return [f"{count} {what}" for what, count in counts.items() if count]
 
 
 @dataclass(frozen=True)
@@ -117,82 +177,206 @@ class CrashResult:
     went_backwards: int  # the counter fell: a completed update was undone
     left_by_kill: dict[str, int] = field(default_factory=dict)  # temp files / locks seen
     leftovers_after_next_write: int = 0
+    next_write_failures: int = 0  # the writer after a kill could not update the store
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.went_backwards or self.leftovers_after_next_write)
+        return not self.problems()
+
+    def problems(self) -> list[str]:
+        counts = {"corrupt files": self.corrupt, "undone updates": self.went_backwards,
+                  "leftovers after the next writer": self.leftovers_after_next_write,
+                  "failed writes after a kill": self.next_write_failures}
+        return [f"{count} {what}" for what, count in counts.items() if count]
+
+
+def node_binary() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise HarnessError("--runtime node needs Node.js (node) on the PATH")
+    return node
 
 
 def writer_command(store: str, path: Path, key: str, updates: int, shared: bool,
-                   reuse: bool) -> list[str]:
-    command = python_module("session_store_harness.worker.stress_writer", "--store", store,
-                            "--path", str(path), "--key", key, "--updates", str(updates))
-    return command + (["--shared"] if shared else []) + (
-        ["--reuse-loaded-store"] if reuse else [])
+                   reuse: bool, runtime: str = "python", start_at_ms: int = 0) -> list[str]:
+    args = ["--store", store, "--path", str(path), "--key", key, "--updates", str(updates)]
+    args += (["--shared"] if shared else []) + (["--reuse-loaded-store"] if reuse else [])
+    args += ["--start-at-ms", str(start_at_ms)] if start_at_ms else []
+    if runtime == "node":
+        return [node_binary(), str(NODE_STRESS_WRITER), *args]
+    return python_module("session_store_harness.worker.stress_writer", *args)
 
 
-def concurrency(store: str, path: Path, writers: int, updates: int,
-                reuse: bool) -> ConcurrencyResult:
-    """Start all writers at once; read and parse the file until they are done."""
-    processes = [subprocess.Popen(writer_command(store, path, f"stress:writer-{i}", updates,
-                                                 True, reuse),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for i in range(writers)]
+@dataclass(frozen=True)
+class WriterExit:
+    """How one writer process ended, and what it said it completed."""
+
+    exit_code: int
+    completed: int | None  # None: it printed no report (it crashed)
+    stderr: str
+
+    @property
+    def message(self) -> str:
+        return self.stderr.strip()[-300:] or f"exit code {self.exit_code}"
+
+
+def finish(process: subprocess.Popen) -> WriterExit:
+    stdout, stderr = process.communicate()
+    return WriterExit(process.returncode, _completed(stdout),
+                      stderr.decode(errors="replace"))
+
+
+def _completed(stdout: bytes) -> int | None:
+    lines = stdout.decode(errors="replace").strip().splitlines()
+    try:
+        report = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return None
+    value = report.get("completed") if isinstance(report, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def concurrency(store: str, path: Path, writers: int, updates: int, reuse: bool,
+                runtime: str = "python") -> ConcurrencyResult:
+    """Start all writers, let them begin together; check the file until they are done."""
+    start_at_ms = (int(time.time() * 1000) + START_DELAY_MS
+                   + START_DELAY_PER_WRITER_MS * writers)
+    keys = [f"stress:writer-{i}" for i in range(writers)]
+    processes = {key: subprocess.Popen(
+        writer_command(store, path, key, updates, True, reuse, runtime, start_at_ms),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) for key in keys}
     reads = _Reader(path)
     reads.start()
-    failures = []
-    for process in processes:
-        _, stderr = process.communicate()
-        if process.returncode != 0:
-            failures.append(stderr.decode(errors="replace").strip()[-300:] or
-                            f"exit code {process.returncode}")
+    exits = {key: finish(process) for key, process in processes.items()}
     reads.stop()
-    final = parse(read_bytes(path), path)
+    final, final_invalid = _final_store(path)
     return ConcurrencyResult(
         writers=writers, updates_each=updates, reuse_loaded_store=reuse,
-        shared_count=final.get(SHARED_KEY, {}).get("count", 0),
-        own_counts={f"stress:writer-{i}": final.get(f"stress:writer-{i}", {}).get("count", 0)
-                    for i in range(writers)},
-        writer_failures=failures, reads=reads.count, invalid_reads=reads.invalid,
-        leftovers=_leftovers(path))
+        shared_count=_count(final, SHARED_KEY),
+        own_counts={key: _count(final, key) for key in keys},
+        writer_failures=[e.message for e in exits.values()
+                         if e.exit_code not in (0, WRITER_LOCK_TIMEOUT)],
+        reads=reads.count + 1, invalid_reads=reads.invalid + final_invalid,  # +1: the last
+        leftovers=_leftovers(path),
+        completed={key: e.completed for key, e in exits.items() if e.completed is not None},
+        timeouts=[e.message for e in exits.values() if e.exit_code == WRITER_LOCK_TIMEOUT])
+
+
+def _final_store(path: Path) -> tuple[dict[str, Any], int]:
+    """The store the writers left, or nothing (counted as an invalid read) if it is not one."""
+    try:
+        return strict_parse(read_bytes(path), path), 0
+    except (InvalidStore, StoreError):
+        return {}, 1
+
+
+def _count(store: dict[str, Any], key: str) -> int:
+    entry = store.get(key)
+    return entry.get("count", 0) if isinstance(entry, dict) else 0
 
 
 def crashes(store: str, path: Path, trials: int, seed: int, max_delay_s: float = 0.4,
-            reuse: bool = False) -> CrashResult:
+            reuse: bool = False, runtime: str = "python") -> CrashResult:
     """Kill a busy writer `trials` times; after each, check the file, then write once more."""
     rng = random.Random(seed)
-    others = {k: v for k, v in parse(read_bytes(path), path).items() if k != CRASH_KEY}
-    corrupt = backwards = leftovers = 0
+    others = {k: v for k, v in strict_parse(read_bytes(path), path).items() if k != CRASH_KEY}
+    corrupt = backwards = leftovers = failed_next = 0
     left = {"temp files": 0, "locks": 0}
     count = 0
     for _ in range(trials):
-        process = subprocess.Popen(writer_command(store, path, CRASH_KEY, 0, False, reuse),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(writer_command(store, path, CRASH_KEY, 0, False, reuse,
+                                                  runtime),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env=child_env())
         time.sleep(rng.uniform(0.05, max_delay_s))
         process.send_signal(signal.SIGKILL)
         process.wait()
         left["temp files"] += len(list(path.parent.glob(path.name + ".*.tmp")))
         left["locks"] += lock_path_for(path).exists()
         try:
-            now = parse(read_bytes(path), path)
-        except StoreError:
+            now = strict_parse(read_bytes(path), path)
+        except (InvalidStore, StoreError):
             corrupt += 1
             continue
         if {k: v for k, v in now.items() if k != CRASH_KEY} != others:
             corrupt += 1
-        new_count = now.get(CRASH_KEY, {}).get("count", 0)
+        new_count = _count(now, CRASH_KEY)
         backwards += new_count < count
         count = new_count
         # The next writer must take over a dead writer's lock and sweep its temp files.
-        store_class(store)(path).update(mutator(CRASH_KEY, shared=False))
-        count += 1
+        if write_once(store, path, runtime):
+            count += 1
+        else:
+            failed_next += 1
         leftovers += len(_leftovers(path))
-    return CrashResult(trials, corrupt, backwards, left, leftovers)
+    return CrashResult(trials, corrupt, backwards, left, leftovers, failed_next)
+
+
+def write_once(store: str, path: Path, runtime: str) -> bool:
+    """One update by a fresh writer of the runtime under test: did it complete?"""
+    if runtime == "python":
+        try:
+            store_class(store)(path).update(mutator(CRASH_KEY, shared=False))
+        except StoreError:
+            return False
+        return True
+    process = subprocess.Popen(writer_command(store, path, CRASH_KEY, 1, False, False, runtime),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env())
+    return finish(process).completed == 1
 
 
 def _leftovers(path: Path) -> list[str]:
     names = [p.name for p in path.parent.glob(path.name + ".*.tmp")]
-    return names + ([lock_path_for(path).name] if lock_path_for(path).exists() else [])
+    return names + [p.name for p in (lock_path_for(path), claim_path_for(path)) if p.exists()]
+
+
+class InvalidStore(Exception):
+    """The file is not a store the gateway's JSON.parse would read back unchanged."""
+
+
+def _not_finite(literal: str) -> float:
+    raise InvalidStore(f"{literal} is not a finite number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if value in (float("inf"), float("-inf")):
+        _not_finite(literal)
+    return value
+
+
+def _finite_int(literal: str) -> int:
+    try:
+        value = int(literal)
+        float(value)  # JSON.parse reads an integer beyond a double's range as Infinity
+    except (OverflowError, ValueError):
+        _not_finite(f"an integer of {len(literal)} characters")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise InvalidStore("a key appears twice in one object")
+    return obj
+
+
+_STRICT = json.JSONDecoder(parse_float=_finite_float, parse_int=_finite_int,
+                           parse_constant=_not_finite, object_pairs_hook=_unique_keys)
+
+
+def strict_parse(raw: bytes, path: Path) -> dict[str, Any]:
+    """The store in `raw`, or `InvalidStore`: independent of the stores' own parser, and
+    stricter than JSON.parse where it would lose data (NaN, Infinity, 1e400, duplicate keys)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise InvalidStore(f"{path}: starts with a byte order mark")
+    try:
+        store = _STRICT.decode(raw.decode("utf-8"))
+    except (InvalidStore, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidStore(f"{path}: {exc}") from None
+    if not isinstance(store, dict) or not all(isinstance(e, dict) for e in store.values()):
+        raise InvalidStore(f"{path}: not a JSON object of objects")
+    return store
 
 
 class _Reader(threading.Thread):
@@ -207,8 +391,8 @@ class _Reader(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                parse(read_bytes(self.path), self.path)
-            except StoreError:
+                strict_parse(read_bytes(self.path), self.path)
+            except (InvalidStore, StoreError):
                 self.invalid += 1
             self.count += 1
             time.sleep(0.002)

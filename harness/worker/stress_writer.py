@@ -1,19 +1,30 @@
 """A writer process for `harness stress`: updates one store as fast as it can.
 
-Run as `python -P -m session_store_harness.worker.stress_writer`. Standard library only. Each
-update increments its own key's `count` and, with `--shared`, the shared entry's `count` too,
-so lost updates show as missing counts. `--updates 0` means until killed.
+Run as `python -P -m session_store_harness.worker.stress_writer`. Standard library only; its Node
+twin is `stores/node/stress_writer.mjs`, with the same arguments, output and exit codes. Each
+update increments its own key's `count` and, with `--shared`, the shared entry's `count` too, so
+lost updates show as missing counts. `--updates 0` means until killed. `--start-at-ms T` waits
+until the epoch millisecond T before the first update, so writers started one after another
+begin together.
+
+At exit the writer prints one line on stdout, `{"completed": N}`: the updates whose `update`
+returned. The harness compares the file with these, so an update that was never made (its writer
+gave up) is not taken for one the file lost. Exit codes (harness/errors.py): 0, or
+WRITER_LOCK_TIMEOUT when the lock stayed held past its timeout, or WRITER_STORE_ERROR for any
+other store failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
+import time
 from pathlib import Path
 
-from session_store_harness.errors import WRITER_STORE_ERROR
-from session_store_harness.stores import StoreError, store_class
+from session_store_harness.errors import WRITER_LOCK_TIMEOUT, WRITER_STORE_ERROR
+from session_store_harness.stores import LockTimeout, StoreError, store_class
 from session_store_harness.stores.base import SessionMap
 
 SHARED_KEY = "stress:shared"
@@ -31,7 +42,7 @@ def mutator(own_key: str, shared: bool):
     return mutate
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m session_store_harness.worker.stress_writer")
     parser.add_argument("--store", required=True)
     parser.add_argument("--path", required=True, type=Path)
@@ -39,17 +50,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=int, default=0)
     parser.add_argument("--shared", action="store_true")
     parser.add_argument("--reuse-loaded-store", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument("--start-at-ms", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def wait_until(epoch_ms: int) -> None:
+    delay_s = epoch_ms / 1000 - time.time()
+    if delay_s > 0:
+        time.sleep(delay_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     store = store_class(args.store)(args.path)
     mutate = mutator(args.key, args.shared)
     rounds = range(args.updates) if args.updates else itertools.count()
+    completed = 0
+    wait_until(args.start_at_ms)
     try:
         for _ in rounds:
             base = store.load() if args.reuse_loaded_store else None
             store.update(mutate, base_store=base)
+            completed += 1
+    except LockTimeout as exc:
+        print(f"stress worker: {exc}", file=sys.stderr)
+        return WRITER_LOCK_TIMEOUT
     except StoreError as exc:
         print(f"stress worker: {exc}", file=sys.stderr)
         return WRITER_STORE_ERROR
+    finally:  # whatever ended the writer: what it completed is what the file must hold
+        print(json.dumps({"completed": completed}), flush=True)
     return 0
 
 

@@ -2,6 +2,8 @@
 // docs/store-behaviour.md ("Before the fix", "The fix"; differences from the real store in
 // "How this repository models it"):
 // `wholefile` (before the fix) and `snapshot` (after it). The Python twins are in stores/*.py.
+// For the same store both languages write byte-identical files (JSON.stringify is the reference;
+// tests/integration/test_store_parity.py) and take a stale lock over the same way.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -10,8 +12,11 @@ const TTL_ENV = "OPENCLAW_SESSION_CACHE_TTL_MS";
 const MAX_BYTES_ENV = "OPENCLAW_SESSION_OBJECT_CACHE_MAX_BYTES";
 const LOCK_TIMEOUT_MS = 10_000;
 const LOCK_STALE_MS = 30_000;
+const NO_PID_GRACE_MS = 1_000;
 
 export class StoreError extends Error {}
+// The lock stayed held past the timeout: under heavy contention the lock's design, not a fault.
+export class LockTimeout extends StoreError {}
 
 function envInt(name, fallback) {
   const raw = process.env[name];
@@ -71,23 +76,52 @@ function parse(text, file) {
       throw new StoreError(`${file}: entry ${JSON.stringify(key)} is not a JSON object`);
     }
     const lower = key.toLowerCase(); // the gateway's migration: keys are lowercase
-    if (lower !== key && !(lower in store)) {
-      store[lower] = entry;
+    // Own properties only: `in` and plain assignment would see Object.prototype, leaving
+    // `Constructor` as it is and turning `__PROTO__` into the store's prototype.
+    if (lower !== key && !Object.hasOwn(store, lower)) {
+      Object.defineProperty(store, lower, { value: entry, writable: true, enumerable: true,
+                                            configurable: true });
       delete store[key];
     }
   }
   return store;
 }
 
-const serialize = (store) => JSON.stringify(store, null, 2);
+// JSON.parse reads any depth, but JSON.stringify and structuredClone recurse and throw a
+// RangeError at some thousands of levels (the stack decides): a StoreError naming the file, as
+// in the Python stores (which refuse earlier, at their recursion limit). The other RangeError
+// they throw is a string over V8's length limit.
+function withinStack(file, work) {
+  try {
+    return work();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const what = /call stack/i.test(error.message) ? "nested too deeply" : "too large to copy or write";
+    throw new StoreError(`${file}: ${what} (${error.message})`);
+  }
+}
+
+const serialize = (store, file) => withinStack(file, () => JSON.stringify(store, null, 2));
+const deepCopy = (store, file) => withinStack(file, () => structuredClone(store));
 const sha256 = (text) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
+
+// fs.writeSync may write only part of the data (a full disk wrote 65536 of 100000 bytes
+// without an error): loop until all is written, so a short file never replaces the store.
+function writeAll(fd, data) {
+  let offset = 0;
+  while (offset < data.length) {
+    const written = fs.writeSync(fd, data, offset, data.length - offset);
+    if (written <= 0) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+    offset += written;
+  }
+}
 
 function writeAtomic(file, text) {
   const tmp = `${file}.${crypto.randomUUID()}.tmp`;
   try {
     const fd = fs.openSync(tmp, "wx", 0o600);
     try {
-      fs.writeSync(fd, text, null, "utf8");
+      writeAll(fd, Buffer.from(text, "utf8"));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -114,45 +148,95 @@ function pidAlive(pid) {
   }
 }
 
+// Creates `file` exclusively holding {pid, createdAt}: false if it exists.
+function createExclusive(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, "wx", 0o600);
+  } catch (error) {
+    if (error.code === "EEXIST") return false;
+    if (error.code === "ENOENT") throw new StoreError(`${path.dirname(file)}: store folder does not exist`);
+    if (error.code === "EACCES") throw new StoreError(`${file}: no permission to create the lock file`);
+    throw error;
+  }
+  try {
+    fs.writeSync(fd, JSON.stringify({ pid: process.pid, createdAt: Date.now() }));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+function readHolder(file) {
+  try {
+    const holder = JSON.parse(fs.readFileSync(file, "utf8"));
+    return holder !== null && typeof holder === "object" ? holder : {};
+  } catch {
+    return {}; // gone, or a holder killed before it wrote its pid
+  }
+}
+
+// A lock (or claim) whose holder is dead, or older than 30 s; one without a pid yet after 1 s,
+// as in stores/lock.py (a holder killed between create and write leaves it empty).
+function isStale(file) {
+  let ageMs;
+  try {
+    ageMs = Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return false; // released meanwhile
+  }
+  const { pid } = readHolder(file);
+  if (!Number.isInteger(pid)) return ageMs > NO_PID_GRACE_MS;
+  return ageMs > LOCK_STALE_MS || !pidAlive(pid);
+}
+
+function removeIfStale(file) {
+  if (isStale(file)) fs.rmSync(file, { force: true });
+}
+
+// Judging a lock stale and removing it must be one step. Otherwise two waiters judge the same
+// dead lock stale, one removes it, a third writer creates a fresh lock, and the other waiter
+// removes that live lock: two writers then hold "the" lock and one sweeps the other's temp file
+// (ENOENT on rename). Node has no flock, so the one step is the claim file, created
+// exclusively by the single waiter allowed to judge and remove; the Python stores take the same
+// claim (stores/lock.py). True if the stale lock was removed.
+function takeOverIfStale(lock) {
+  const claim = `${lock}.takeover`;
+  if (!createExclusive(claim)) {
+    removeIfStale(claim); // left by a waiter killed while it judged
+    return false;
+  }
+  try {
+    if (!isStale(lock)) return false; // judged again: the lock may have changed hands
+    fs.rmSync(lock, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(claim, { force: true });
+  }
+}
+
+function sweepLeftovers(file) {
+  const dir = path.dirname(file);
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith(`${path.basename(file)}.`) && name.endsWith(".tmp")) {
+      fs.rmSync(path.join(dir, name), { force: true }); // only the holder writes temp files
+    }
+  }
+  removeIfStale(`${file}.lock.takeover`); // a claim is held for microseconds: a dead waiter's
+}
+
 function withLock(file, body) {
   const lock = `${file}.lock`;
   const deadline = Date.now() + LOCK_TIMEOUT_MS;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const fd = fs.openSync(lock, "wx", 0o600);
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, createdAt: Date.now() }));
-      fs.closeSync(fd);
-      break;
-    } catch (error) {
-      if (error.code !== "EEXIST") throw error;
-    }
-    let holder = {};
-    try {
-      holder = JSON.parse(fs.readFileSync(lock, "utf8"));
-    } catch {
-      // a holder killed before it wrote its pid: judged by age below
-    }
-    let ageMs = 0;
-    try {
-      ageMs = Date.now() - fs.statSync(lock).mtimeMs;
-    } catch {
-      continue; // released meanwhile
-    }
-    if (ageMs > LOCK_STALE_MS || (Number.isInteger(holder.pid) && !pidAlive(holder.pid))) {
-      fs.rmSync(lock, { force: true });
-      continue;
-    }
+  for (let attempt = 1; !createExclusive(lock); attempt++) {
+    if (isStale(lock) && takeOverIfStale(lock)) continue;
     if (Date.now() >= deadline) {
-      throw new StoreError(`${lock}: lock still held by pid ${holder.pid ?? "?"} after 10 s`);
+      throw new LockTimeout(`${lock}: lock still held by pid ${readHolder(lock).pid ?? "?"} after 10 s`);
     }
     sleepMs(Math.min(1000, 50 * attempt));
   }
   try {
-    for (const name of fs.readdirSync(path.dirname(file))) {
-      if (name.startsWith(`${path.basename(file)}.`) && name.endsWith(".tmp")) {
-        fs.rmSync(path.join(path.dirname(file), name), { force: true }); // a dead writer's
-      }
-    }
+    sweepLeftovers(file);
     return body();
   } finally {
     fs.rmSync(lock, { force: true });
@@ -176,7 +260,15 @@ export class WholeFileStore {
   remember(store, text, stat) {
     this.serializedText = text;
     if (this.ttlMs > 0) {
-      this.cached = { store: structuredClone(store), mtimeMs: stat.mtimeMs, size: stat.size, at: Date.now() };
+      let copy;
+      try {
+        copy = structuredClone(store);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        this.cached = null; // too deep to copy, maybe after a write: serve it from disk
+        return;
+      }
+      this.cached = { store: copy, mtimeMs: stat.mtimeMs, size: stat.size, at: Date.now() };
     }
   }
 
@@ -189,11 +281,11 @@ export class WholeFileStore {
   }
 
   load() {
-    if (this.cacheServes(this.cachedStat())) return structuredClone(this.cached.store);
+    if (this.cacheServes(this.cachedStat())) return deepCopy(this.cached.store, this.file);
     const { text, stat } = readFile(this.file);
     const store = parse(text, this.file);
     this.remember(store, text, stat);
-    return structuredClone(store);
+    return deepCopy(store, this.file);
   }
 
   update(mutator) {
@@ -201,7 +293,7 @@ export class WholeFileStore {
       const { text } = readFile(this.file);
       const store = parse(text, this.file);
       mutator(store);
-      const next = serialize(store);
+      const next = serialize(store, this.file);
       if (next === text) return { wrote: false, reusedBase: false };
       writeAtomic(this.file, next);
       this.remember(store, next, fs.statSync(this.file));
@@ -243,7 +335,7 @@ export class SnapshotStore extends WholeFileStore {
     let store;
     let text;
     if (this.cacheServes(this.cachedStat())) {
-      store = structuredClone(this.cached.store);
+      store = deepCopy(this.cached.store, this.file);
       text = this.serializedText; // a cache hit reads nothing from disk
     } else {
       let stat;
@@ -263,7 +355,7 @@ export class SnapshotStore extends WholeFileStore {
         source.length === text.length && source.sha256 === sha256(text));
       const store = reused ? baseStore : parse(text, this.file);
       mutator(store);
-      const next = serialize(store);
+      const next = serialize(store, this.file);
       const wrote = next !== text;
       if (wrote) {
         writeAtomic(this.file, next);

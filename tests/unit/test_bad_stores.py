@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
+import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from session_store_harness.errors import WORKER_STORE_ERROR
+from session_store_harness.measuring.runner import run_worker
+from session_store_harness.model.config import RunConfig
+from session_store_harness.model.run import WorkerRun
 from session_store_harness.stores import STORES, StoreError
 from session_store_harness.stores.lock import lock_path_for
+from tests.conftest import assert_one_line_error, run_cli
+
+NEEDS_NODE = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 
 VALID = b'{\n  "agent:main:main": {\n    "sessionId": "s",\n    "updatedAt": 1\n  }\n}'
 BAD_STORES = {
@@ -98,3 +107,178 @@ def test_what_stores_repair_and_what_they_refuse(tmp_path: Path) -> None:
     loaded = STORES["wholefile"](path).load()
     assert loaded["agent:main:x"] == {"sessionId": "upper"}
     assert loaded["AGENT:MAIN:Y"] == {"sessionId": "twin"} and len(loaded) == 3
+
+
+# Numbers JSON.parse refuses (NaN, Infinity) or reads as Infinity (1e400): the gateway could
+# not read such a file, or would write `null` in place of the number.
+NOT_FINITE = {
+    "NaN": (b'{"a": {"sessionId": "1", "n": NaN}}', "NaN is not a JSON number"),
+    "Infinity": (b'{"a": {"sessionId": "1", "n": Infinity}}', "Infinity is not a JSON number"),
+    "-Infinity": (b'{"a": {"n": [1, -Infinity]}}', "-Infinity is not a JSON number"),
+    "1e400": (b'{"a": {"sessionId": "1", "n": 1e400}}', "1e400 is beyond a double's range"),
+    "-1E+400": (b'{"a": {"n": {"m": -1E+400}}}', "-1E+400 is beyond a double's range"),
+    "5000 digits": (b'{"a": {"n": ' + b"9" * 5000 + b"}}", "beyond a double's range"),
+}
+DEPTH = 1000
+
+
+def nested(depth: int) -> dict:
+    """An entry `depth` objects deep, built without recursion."""
+    inner: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        inner = {"x": inner}
+    return inner
+
+
+def deep_file(depth: int) -> bytes:
+    return (b'{"a": ' + b'{"x": ' * (depth - 1) + b'{"leaf": 1}' + b"}" * (depth - 1)
+            + b"}")
+
+
+def assert_refused(path: Path, content: bytes, attempts, message: str) -> None:
+    for attempt in attempts:
+        with pytest.raises(StoreError) as error:
+            attempt()
+        text = str(error.value)
+        assert text.startswith(f"{path}: ") and message in text and "\n" not in text
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+@pytest.mark.parametrize("store_name", sorted(STORES))
+@pytest.mark.parametrize("case", sorted(NOT_FINITE))
+def test_a_number_json_parse_cannot_read_is_refused(tmp_path: Path, store_name: str,
+                                                    case: str) -> None:
+    content, message = NOT_FINITE[case]
+    path = tmp_path / "sessions.json"
+    path.write_bytes(content)
+    store = STORES[store_name](path)
+    assert_refused(path, content, (store.load, lambda: store.update(touch_first)), message)
+
+
+@pytest.mark.parametrize("store_name", sorted(STORES))
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 10 ** 400],
+                         ids=["nan", "inf", "-inf", "10**400"])
+def test_a_number_json_cannot_hold_is_never_saved(tmp_path: Path, store_name: str,
+                                                  value: float) -> None:
+    path = tmp_path / "sessions.json"
+    path.write_bytes(VALID)
+    store = STORES[store_name](path)
+
+    def set_number(loaded: dict) -> None:
+        loaded["agent:main:main"]["n"] = value
+
+    assert_refused(path, VALID, (
+        lambda: store.save({"agent:main:main": {"sessionId": "s", "n": value}}),
+        lambda: store.update(set_number),
+        lambda: store.update(set_number, base_store=store.load())),
+        "not a finite number")
+
+
+@pytest.mark.parametrize("store_name", sorted(STORES))
+def test_nesting_deeper_than_python_can_follow_is_refused(tmp_path: Path,
+                                                          store_name: str) -> None:
+    # Python refuses (Node reads 1,000 levels but fails on some thousands, depending on its
+    # stack): a StoreError naming the file, never a RecursionError out of the store
+    path = tmp_path / "sessions.json"
+    content = deep_file(DEPTH)
+    path.write_bytes(content)
+    store = STORES[store_name](path)
+    assert_refused(path, content, (store.load, lambda: store.update(touch_first)),
+                   "nested too deeply")
+    path.write_bytes(VALID)
+    assert_refused(path, VALID, (lambda: store.save({"a": nested(DEPTH)}),), "nested too deeply")
+
+
+@pytest.mark.parametrize("store_name", sorted(STORES))
+def test_moderate_nesting_round_trips(tmp_path: Path, store_name: str) -> None:
+    path = tmp_path / "sessions.json"
+    path.write_bytes(deep_file(100))
+    store = STORES[store_name](path)
+    assert store.load()["a"] == nested(100)
+    assert store.update(touch_first).wrote
+    assert json.loads(path.read_bytes())["a"]["label"] == "changed"
+    store.save({"a": nested(150)})
+    assert json.loads(path.read_bytes()) == {"a": nested(150)}
+
+
+LONE_SURROGATES = (b'{\n  "\\ud800": {\n    "sessionId": "\\udfff x \\ud83d\\ude00",\n'
+                   b'    "label": "\\udbff"\n  }\n}')
+
+
+@pytest.mark.parametrize("store_name", sorted(STORES))
+def test_lone_surrogates_are_kept_as_json_stringify_keeps_them(tmp_path: Path,
+                                                               store_name: str) -> None:
+    # GIVEN a store whose key and values hold lone UTF-16 surrogates, written as escapes
+    # (valid JSON; JSON.parse reads it and JSON.stringify writes it back as `\udxxx`)
+    path = tmp_path / "sessions.json"
+    path.write_bytes(LONE_SURROGATES)
+    store = STORES[store_name](path)
+    loaded = store.load()
+    assert loaded["\ud800"]["label"] == "\udbff"
+    # WHEN it is updated THEN the lone surrogates are written back as escapes, a pair as the
+    # character it encodes (UTF-8), exactly what JSON.stringify writes
+    store.update(lambda s: s["\ud800"].__setitem__("label", "\udc00\ud800"),
+                 base_store=loaded)
+    assert path.read_bytes() == LONE_SURROGATES.replace(
+        b"\\ud83d\\ude00", "\U0001f600".encode()).replace(b"\\udbff", b"\\udc00\\ud800")
+    # AND a pair split over two Python characters is joined, as a JavaScript string joins it
+    store.save({"k": {"v": "\ud83d" + "\ude00"}})
+    assert path.read_bytes() == '{\n  "k": {\n    "v": "\U0001f600"\n  }\n}'.encode()
+
+
+REFUSED_BY_PYTHON = {"NaN": NOT_FINITE["NaN"][0], "1e400": NOT_FINITE["1e400"][0],
+                     "1,000 levels": deep_file(DEPTH)}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_BY_PYTHON))
+def test_harness_run_refuses_the_file_in_one_line(tmp_path: Path, case: str) -> None:
+    # the parent parses the store as the stores do before any worker starts
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(REFUSED_BY_PYTHON[case])
+    result = run_cli("run", "--store", "snapshot", "--store-file", str(bad), "--cycles", "2",
+                     "--run-dir", str(tmp_path / "r"))
+    assert_one_line_error(result, 2, str(bad), "nothing was run")
+    assert bad.read_bytes() == REFUSED_BY_PYTHON[case]
+    assert not (tmp_path / "r").exists()
+
+
+def run_real_worker(tmp_path: Path, runtime: str, content: bytes) -> tuple[WorkerRun, Path]:
+    """The worker process itself on `content`, past the parent's own check of the file."""
+    path = tmp_path / "store" / "sessions.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    config = RunConfig(store="snapshot", runtime=runtime, cycles=2, sample_every=1,
+                       store_file=path)
+    return run_worker(config, path, tmp_path), path
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_BY_PYTHON))
+def test_the_python_worker_refuses_the_file_with_a_store_error(tmp_path: Path,
+                                                              case: str) -> None:
+    run, path = run_real_worker(tmp_path, "python", REFUSED_BY_PYTHON[case])
+    assert run.status == "failed" and run.worker.exit_code == WORKER_STORE_ERROR
+    assert run.error.startswith(f"{path}: ") and "\n" not in run.error
+    assert "Traceback" not in run.worker.stderr_tail
+    assert path.read_bytes() == REFUSED_BY_PYTHON[case]
+
+
+@pytest.mark.parametrize("runtime", ["python", pytest.param("node", marks=NEEDS_NODE)])
+def test_both_workers_update_a_store_with_lone_surrogates(tmp_path: Path, runtime: str) -> None:
+    run, path = run_real_worker(tmp_path, runtime, LONE_SURROGATES)
+    assert run.status == "complete", run.error
+    written = path.read_bytes()
+    assert written.decode("utf-8").startswith('{\n  "\\ud800": {')
+    assert json.loads(written)["\ud800"]["label"] == "cycle 2"
+
+
+@NEEDS_NODE
+def test_the_node_worker_reads_1000_levels_and_refuses_its_stacks_limit(tmp_path: Path) -> None:
+    # Node handles the 1,000 levels Python refuses; far deeper, its clone and stringify run out
+    # of stack, and that is a store error naming the file too, never an uncaught RangeError
+    run, _ = run_real_worker(tmp_path / "a", "node", deep_file(DEPTH))
+    assert run.status == "complete", run.error
+    run, path = run_real_worker(tmp_path / "b", "node", deep_file(50_000))
+    assert run.status == "failed" and run.worker.exit_code == WORKER_STORE_ERROR
+    assert run.error.startswith(f"{path}: nested too deeply") and "\n" not in run.error
+    assert path.read_bytes() == deep_file(50_000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from session_store_harness.stores import STORES, StoreError
-from session_store_harness.stores.lock import lock_path_for, store_lock
+from session_store_harness.stores import STORES, LockTimeout, StoreError
+from session_store_harness.stores.lock import claim_path_for, lock_path_for, store_lock
 from session_store_harness.stores.snapshot import MAX_BYTES_ENV, SnapshotStore
 from session_store_harness.stores.wholefile import WholeFileStore
 
@@ -165,7 +166,7 @@ def test_lock_of_a_dead_process_is_taken_over(small_store: Path) -> None:
 def test_lock_held_by_a_live_process_times_out_with_a_clear_error(small_store: Path) -> None:
     lock = lock_path_for(small_store)
     lock.write_text(json.dumps({"pid": os.getppid(), "createdAt": 0}))
-    with pytest.raises(StoreError, match=rf"lock still held by pid {os.getppid()}"), \
+    with pytest.raises(LockTimeout, match=rf"lock still held by pid {os.getppid()}"), \
             store_lock(small_store, timeout_s=0.3):
         pass
     assert json.loads(lock.read_text())["pid"] == os.getppid()  # not taken from a live holder
@@ -177,3 +178,46 @@ def test_lock_file_is_private_while_held_and_gone_after(small_store: Path) -> No
         assert stat.S_IMODE(lock.stat().st_mode) == 0o600
         assert json.loads(lock.read_text())["pid"] == os.getpid()
     assert not lock.exists()
+
+
+NODE_STORE = Path(__file__).resolve().parents[2] / "stores" / "node" / "sessionStore.mjs"
+
+
+def update_with_node(path: Path) -> None:
+    script = (f"import {{ STORES }} from {json.dumps(NODE_STORE.as_uri())};"
+              "new STORES.wholefile(process.argv[1]).update((s) => { s.n = { sessionId: 'n' }; });")
+    subprocess.run(["node", "--input-type=module", "-e", script, str(path)], check=True,
+                   timeout=60)
+
+
+def dead_pid() -> int:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(dead.stdout)
+
+
+@pytest.mark.parametrize("runtime", ["python", pytest.param("node", marks=pytest.mark.skipif(
+    shutil.which("node") is None, reason="Node.js is not installed"))])
+def test_a_claim_left_by_a_waiter_killed_mid_takeover_is_cleared(small_store: Path,
+                                                                 runtime: str) -> None:
+    # GIVEN a dead writer's lock, and the takeover claim of a waiter that died judging it
+    holder = json.dumps({"pid": dead_pid(), "createdAt": 0})
+    lock_path_for(small_store).write_text(holder)
+    claim_path_for(small_store).write_text(holder)
+    # WHEN the next writer updates THEN it clears the claim, takes the lock over, and writes
+    if runtime == "python":
+        WholeFileStore(small_store).update(lambda s: s.__setitem__("n", {"sessionId": "n"}))
+    else:
+        update_with_node(small_store)
+    assert json.loads(small_store.read_text())["n"] == {"sessionId": "n"}
+    assert sorted(p.name for p in small_store.parent.iterdir()) == ["sessions.json"]
+
+
+def test_a_live_claim_keeps_other_waiters_from_judging_the_lock(small_store: Path) -> None:
+    # GIVEN a dead writer's lock that a live waiter (this process) is judging under its claim
+    lock_path_for(small_store).write_text(json.dumps({"pid": dead_pid(), "createdAt": 0}))
+    claim_path_for(small_store).write_text(json.dumps({"pid": os.getpid(), "createdAt": 0}))
+    # THEN no other waiter removes the lock meanwhile
+    with pytest.raises(LockTimeout), store_lock(small_store, timeout_s=0.3):
+        pass
+    assert lock_path_for(small_store).exists() and claim_path_for(small_store).exists()
