@@ -14,7 +14,8 @@ def stress_json(report: StressReport) -> str:
     config = {**asdict(report.config), "store_file": None if report.config.store_file is None
               else str(report.config.store_file)}
     return json.dumps({
-        "schema_version": 1, "store": report.config.store, "config": config,
+        "schema_version": 2, "store": report.config.store, "config": config,
         "argv": redact_argv(report.argv),
-        "concurrency": {**asdict(result), "attempted": result.attempted, "lost": result.lost},
+        "concurrency": {**asdict(result), "attempted": result.attempted,
+                        "completed_total": result.completed_total, "lost": result.lost},
         "crashes": asdict(crash) if crash else None, "ok": report.ok}, indent=2) + "\n"
