@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from session_store_harness.errors import HarnessError, exit_code_help
+from session_store_harness.judging.catalog import DEFAULT_REGRESSION_METRICS
 
 if TYPE_CHECKING:
     from session_store_harness.judging.gate import GateResult
@@ -37,8 +38,8 @@ class AspectsOption(click.Option):
 @click.option("--max-growth-mb-per-cycle", type=float,
               help="Ceiling on the median RSS growth slope (MB/cycle).")
 @click.option("--max-regression", help="Largest allowed significant worsening, e.g. 10%.")
-@click.option("--metrics", help="Comma-separated metrics for --max-regression "
-              "(default rss_last_mb,peak_rss_mb,cycle_ms_median).")
+@click.option("--metrics", help="Comma-separated metrics for --max-regression (default "
+              + ",".join(DEFAULT_REGRESSION_METRICS) + ").")
 @click.option("--allow-different", "allow_different", cls=AspectsOption, multiple=True,
               metavar="KEY", help=ALLOW_HELP.format(keys="see harness gate --help"))
 @click.option("--config", type=click.Path(path_type=Path),

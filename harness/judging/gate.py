@@ -6,6 +6,11 @@ larger than the threshold; a change over the threshold that is not significant i
 The gate never passes what it did not measure: runs that are not comparable are refused (exit 2)
 unless the difference is named as intended, and too few repeats make every regression check
 inconclusive (exit 3).
+
+Each regression check also states the minimum detectable change (MDC) of the comparison; where
+the threshold's change is smaller than it, the detail says the run could not have detected a
+change of that size, so a pass there is no evidence of no regression. It does not change the
+outcome: more repeats, not a stricter rule, make such a run informative.
 """
 
 from __future__ import annotations
@@ -150,14 +155,37 @@ def _regressions(comparison: Comparison, limits: GateLimits) -> list[Check]:
 def _regression(row: MetricComparison, threshold: float) -> Check:
     info, diff = row.metric, row.difference
     outcome, why = _regression_outcome(row, threshold)
+    # a failure was detected, so only a pass or an inconclusive check can hide a blind spot
+    blind = "" if outcome == "fail" else _blind_spot(row, threshold)
+    reasons = "; ".join(reason for reason in (why, blind) if reason)
     p = "n/a" if diff.p_value is None else f"{diff.p_value:.3f}"
     relative = "n/a" if diff.relative is None else f"{diff.relative:+.1%}"
+    mdc = "n/a" if diff.mdc is None else f"{diff.mdc:.3f} {info.unit}"
     detail = (f"{diff.before_median:.3f} -> {diff.after_median:.3f} {info.unit}, {relative}, "
-              f"p={p}, {diff.verdict}" + (", noisy" if diff.noisy else "")
-              + (f" ({why})" if why else ""))
+              f"p={p}, {diff.verdict}" + (", noisy" if diff.noisy else "") + f", MDC {mdc}"
+              + (f" ({reasons})" if reasons else ""))
     value = scaled_change(row) * 100
     return Check(f"regression.{info.name}", f"{info.label} regression", value, threshold * 100,
                  "%", outcome, detail, row)
+
+
+def threshold_change(row: MetricComparison, threshold: float) -> float:
+    """The change, in the metric's unit, that the threshold allows: `threshold` of the baseline,
+    or of the metric's floor when the baseline is under it (as `scaled_change` scales)."""
+    return threshold * max(abs(row.difference.before_median), row.metric.floor)
+
+
+def _blind_spot(row: MetricComparison, threshold: float) -> str:
+    """Why a pass may mean nothing: the run was too noisy, or had too few repeats, to detect a
+    change as large as the threshold. Said, not acted on: the outcome rule stays as it is."""
+    mdc, info = row.difference.mdc, row.metric
+    allowed = threshold_change(row, threshold)
+    if mdc is None or mdc <= allowed:
+        return ""
+    base = "baseline" if abs(row.difference.before_median) >= info.floor else "the floor"
+    return (f"the run could not detect a {threshold * 100:+g}% change: MDC {mdc:.3f} "
+            f"{info.unit} > {threshold * 100:g}% of {base} {allowed:.3f} {info.unit}; "
+            "add repeats")
 
 
 def scaled_change(row: MetricComparison) -> float:

@@ -49,7 +49,9 @@ def _comparison_json(check: Check) -> dict[str, Any]:
             "relative": _round(diff.relative, digits=P_DIGITS),
             "ci95": None if diff.ci95 is None else [_round(v, metric.unit) for v in diff.ci95],
             "p_value": _round(diff.p_value, digits=P_DIGITS), "verdict": diff.verdict,
-            "noisy": diff.noisy}
+            "noisy": diff.noisy,
+            # the smallest change this comparison would detect (80% power, alpha 0.05)
+            "mdc": _round(diff.mdc, metric.unit)}
 
 
 def _round(value: float | None, unit: str = "", digits: int | None = None) -> float | None:

@@ -8,6 +8,7 @@ report is under `MAX_CHARS`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,15 @@ from session_store_harness.model.frames import median_by_cycle, samples_frame
 from session_store_harness.model.run import Run
 from session_store_harness.writers.table import format_cell, markdown_table
 
+MAX_DECIMALS = 3  # the CSVs' resolution (1 KiB); MB/cycle figures already show this many
 MAX_CHARS = 60_000  # GitHub's comment limit is 65,536
 SEED_COLUMNS = ("rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
 TRIMMED_COLUMN = "untrimmed_rss_mb"  # shown beside rss_mb when a run used --trim
 HEADLINE_ROWS = 21  # a longer samples table is thinned on screen and kept whole in details
 LEFT_OUT = "(left out: too long for one comment; see the run folders)"
 CUT_NOTE = "\n\n(report cut to fit a GitHub comment; see the run folders)"
-HEADLINE_METRICS = ("rss_last_mb", "cycle_ms_median")
+# steady RSS, not RSS at the last cycle: the last reading is a random point on a sawtooth
+HEADLINE_METRICS = ("rss_steady_mb", "cycle_ms_median")
 CHANGE_VERBS = {"better": "fell", "worse": "rose"}  # lower is better for every metric
 
 
@@ -37,8 +40,10 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
             *not_comparable_block(comparison), headline(comparison), ""]
     head += [f"> ⚠️ {warning}" for warning in comparison.warnings]
     samples = side_by_side_frame(before, after)
-    head += ["", "## Deltas", "", deltas_table(comparison.metrics), "",
-             "## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
+    head += ["", "## Deltas", "", deltas_table(comparison.metrics), ""]
+    detectable = detectable_sentence(comparison)
+    head += [detectable, ""] if detectable else []
+    head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
     head += ["## Plots", "", *(f"![{Path(name).name}]({name})" for name in plots), ""]
     details = [("Environment", runs_table(("before", before), ("after", after))),
                ("Per-repeat figures", per_repeat_tables(before, after))]
@@ -62,11 +67,11 @@ def not_comparable_block(comparison: Comparison) -> list[str]:
 def run_report_md(run: Run, max_chars: int = MAX_CHARS) -> str:
     """A single run's report: headline, summary with intervals, samples, environment."""
     summary = summarize(run)
-    rss, peak = summary.get("rss_last_mb"), summary.get("peak_rss_mb")
-    head = [f"# Session store memory: {run.name}", "",
-            f"{rss.metric.label} {_amount(rss.median, rss.metric.unit)}, {peak.metric.label} "
-            f"{_amount(peak.median, peak.metric.unit)} (median of {summary.repeats} "
-            "repeat(s)).", ""]
+    rss, peak = summary.get("rss_steady_mb"), summary.get("peak_rss_mb")
+    figures = (f"{rss.metric.label} {_amount(rss.median, rss.metric.unit)}, {peak.metric.label} "
+               f"{_amount(peak.median, peak.metric.unit)} (median of {summary.repeats} "
+               "repeat(s)).")
+    head = [f"# Session store memory: {run.name}", "", figures[0].upper() + figures[1:], ""]
     if not run.complete:
         head.append(f"> ⚠️ incomplete run ({run.status}: {run.error})")
     head += ["## Summary", "", summary_table(summary), ""]
@@ -119,13 +124,41 @@ def _too_few_phrase(comparison: Comparison, rows: list[MetricComparison]) -> str
 
 def deltas_table(rows: Iterable[MetricComparison]) -> str:
     return markdown_table(
-        ("metric", "before", "after", "change", "relative", "95% CI of change", "p", "verdict"),
+        ("metric", "before", "after", "change", "relative", "95% CI of change", "p",
+         "detectable change", "verdict"),
         [(row.metric.label, _amount(row.difference.before_median, row.metric.unit),
           _amount(row.difference.after_median, row.metric.unit),
           _signed(row.difference.change, row.metric.unit), _percent(row.difference.relative),
           _interval(row.difference.ci95, row.metric.unit), _p(row.difference.p_value),
+          _size(row.difference.mdc, row.metric.unit),
           row.difference.verdict + (" (noisy)" if row.difference.noisy else ""))
          for row in rows])
+
+
+def detectable_sentence(comparison: Comparison) -> str:
+    """What the run could have seen: the minimum detectable change of the headline metrics, so
+    "no significant change" is read as "none larger than this", not as "none". Empty when
+    there are too few repeats for any (the headline says so already)."""
+    rows = [row for row in map(comparison.get, HEADLINE_METRICS)
+            if row is not None and row.difference.mdc is not None]
+    if not rows:
+        return ""
+    before, after = len(comparison.before.measured), len(comparison.after.measured)
+    design = (f"{before} repeats a side" if before == after
+              else f"{before} repeats before and {after} after")
+    sizes = " and of ".join(f"{_detectable(row)} or more in {row.metric.label}" for row in rows)
+    return (f"With {design} this comparison could tell apart changes of {sizes} "
+            f"(80% power at p < 0.05).")
+
+
+def _detectable(row: MetricComparison) -> str:
+    """The MDC, and as a share of the baseline where the baseline is over the metric's floor."""
+    diff, metric = row.difference, row.metric
+    amount = _size(diff.mdc, metric.unit)
+    base = abs(diff.before_median)
+    if base < metric.floor or diff.mdc < 10 ** -MAX_DECIMALS:
+        return amount
+    return f"{amount} ({diff.mdc / base:.1%})"
 
 
 def side_by_side_frame(before: Run, after: Run) -> pd.DataFrame:
@@ -226,6 +259,17 @@ def _fit(head: list[str], details: list[tuple[str, str]], max_chars: int) -> str
 
 def _amount(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{format_cell(float(value), _decimals(unit))} {unit}"
+
+
+def _size(value: float | None, unit: str) -> str:
+    """A magnitude with two significant digits at least, down to the CSVs' 0.001 resolution: a
+    detectable change of 0.04 MB must not read as 0.0 MB, "any change at all"."""
+    if value is None:
+        return "-"
+    if value < 10 ** -MAX_DECIMALS:  # repeats that all agree: any change the CSVs can show
+        return f"< {10 ** -MAX_DECIMALS:.{MAX_DECIMALS}f} {unit}"
+    digits = min(max(_decimals(unit), 1 - math.floor(math.log10(abs(value)))), MAX_DECIMALS)
+    return f"{format_cell(float(value), digits)} {unit}"
 
 
 def _signed(value: float | None, unit: str) -> str:

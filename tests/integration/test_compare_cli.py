@@ -47,7 +47,7 @@ def test_compare_writes_plots_and_a_report(two_runs: tuple[Path, Path], tmp_path
         assert pixels.std() > 0.01  # something was drawn
     report = (out / "report.md").read_text()
     assert report.startswith("# Session store memory: wholefile → snapshot-reuse")
-    assert "Too few repeats to tell a change in RSS at last cycle" in report
+    assert "Too few repeats to tell a change in steady RSS (median, 2nd half)" in report
     assert "| runtime | cpython 3." in report  # the worker's own word
     assert "| cycle | rss_mb before | rss_mb after |" in report
     assert "1 repeat(s): at least 4 a side" in report  # one repeat is never significant

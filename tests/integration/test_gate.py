@@ -269,3 +269,19 @@ def test_gate_help_lists_every_exit_code_and_every_allowed_difference() -> None:
 def test_every_option_has_help(command: click.Command) -> None:
     bare = [p.name for p in command.params if isinstance(p, click.Option) and not p.help]
     assert bare == []
+
+
+def test_by_default_the_gate_judges_steady_rss_peak_and_time_and_states_each_mdc(
+        runs: dict[str, Path]) -> None:
+    # GIVEN no --metrics: the defaults, steady RSS instead of RSS at the last cycle
+    result = run_cli("gate", str(runs["same"]), "--baseline", str(runs["base"]),
+                     "--max-regression", "10%", "--format", "json")
+    verdict = json.loads(result.stdout)
+    checks = {c["id"]: c for c in verdict["checks"]}
+    assert list(checks) == ["regression.rss_steady_mb", "regression.peak_rss_mb",
+                            "regression.cycle_ms_median"]
+    # THEN each check gives the smallest change 5 repeats a side could detect, in its unit
+    for check in checks.values():
+        assert isinstance(check["mdc"], float) and check["mdc"] >= 0
+        assert decimals(check["mdc"]) <= 3 and ", MDC " in check["detail"]
+    assert checks["regression.rss_steady_mb"]["metric_unit"] == "MB"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from session_store_harness.judging.compare import compare_runs
+from session_store_harness.writers.comparison_json import comparison_json
 from session_store_harness.writers.report import comparison_report, headline
 from session_store_harness.writers.table import markdown_table, text_table
 from tests.fakes import fake_run
@@ -24,9 +27,15 @@ def test_deltas_on_known_figures() -> None:
         9.274, abs=0.001)
     assert comparison.get("cycle_ms_median").difference.after_median == pytest.approx(180)
     assert last.verdict == "too few repeats" and last.p_value is None
+    # the steady RSS is the median of the second half's samples (cycles 30, 40 and 50)
+    steady = comparison.get("rss_steady_mb").difference
+    assert (steady.before_median, steady.after_median) == pytest.approx((1214.1, 853.2))
     # one repeat a side tells no change, however large: the headline does not claim one
-    assert headline(comparison).startswith("Too few repeats to tell a change in RSS at last "
-                                           "cycle or median time per cycle (1 before, 1 after")
+    assert headline(comparison).startswith(
+        "Too few repeats to tell a change in steady RSS (median, 2nd half) or median time per "
+        "cycle (1 before, 1 after")
+    # AND no detectable change is claimed either
+    assert steady.mdc is None
 
 
 def test_significance_needs_repeats_and_flags_noise() -> None:
@@ -74,7 +83,7 @@ def test_report_fits_a_github_comment_however_long_the_runs() -> None:
     report = comparison_report(compare_runs(before, after), ["rss_vs_cycle.png"])
     # THEN the report stays under the limit and keeps its headline, deltas and plots
     assert len(report) <= 60_000
-    assert "RSS at last cycle rose from" in report and "## Deltas" in report
+    assert "Steady RSS (median, 2nd half) rose from" in report and "## Deltas" in report
     assert "![rss_vs_cycle.png](rss_vs_cycle.png)" in report
     assert "(left out: too long for one comment" in report
     # AND the on-screen samples table is thinned to first..last
@@ -86,3 +95,16 @@ def test_tiny_limit_still_cuts_cleanly() -> None:
     before = fake_run("b", [1.0, 2.0], 5, 3)
     report = comparison_report(compare_runs(before, before), [], max_chars=500)
     assert len(report) <= 500 and report.endswith("see the run folders)")
+
+
+def test_comparison_json_carries_each_metrics_mdc() -> None:
+    before = fake_run("b", [100, 110], 50, 120, repeats=4, jitter=5)
+    after = fake_run("a", [100, 110], 50, 120, repeats=4, jitter=5)
+    comparison = compare_runs(before, after)
+    rows = {row["metric"]: row for row in json.loads(comparison_json(comparison))["metrics"]}
+    assert rows["rss_steady_mb"]["label"] == "steady RSS (median, 2nd half)"
+    assert rows["rss_steady_mb"]["mdc"] == pytest.approx(
+        comparison.get("rss_steady_mb").difference.mdc)
+    assert rows["rss_steady_mb"]["mdc"] == pytest.approx(1.42 * 2.867 * 6.455 * 0.5**0.5,
+                                                         rel=1e-3)
+    assert "mdc" in rows["rss_last_mb"]

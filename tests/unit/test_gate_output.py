@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from session_store_harness.errors import EXIT_USAGE
-from session_store_harness.judging.gate import Check, GateResult
-from session_store_harness.writers.gate_output import gate_error_json, github_annotations
+from session_store_harness.judging.gate import Check, GateLimits, GateResult, evaluate
+from session_store_harness.writers.gate_output import (
+    gate_error_json,
+    gate_json,
+    gate_text,
+    github_annotations,
+)
+from tests.fakes import fake_run
 
 OVER = Check("limit.peak_rss_mb", "peak RSS (median of 5)", 120.0, 100.0, "MB", "fail")
 UNSURE = Check("regression.rss_last_mb", "RSS at last cycle regression", 20.0, 10.0, "%",
@@ -46,3 +54,25 @@ def test_a_refusal_is_one_json_document() -> None:
     assert json.loads(text) == {"outcome": "error", "exit_code": 2,
                                 "error": "runs are not comparable: the runtime differs"}
     assert text.endswith("}\n")
+
+
+def test_regression_checks_carry_the_mdc_in_json_and_text() -> None:
+    # GIVEN 4 noisy repeats a side gated at 5% on steady RSS
+    base = fake_run("base", [100.0, 100.0], 10, 120, repeats=4, jitter=5)
+    same = fake_run("same", [100.0, 100.0], 10, 120, repeats=4, jitter=5)
+    result = evaluate(same, GateLimits(max_regression=0.05, metrics=("rss_steady_mb",)), base)
+    check = json.loads(gate_json(result))["checks"][0]
+    # THEN the JSON has the MDC in the metric's unit, rounded as the other figures are
+    assert check["id"] == "regression.rss_steady_mb" and check["metric_unit"] == "MB"
+    assert check["mdc"] == round(result.checks[0].comparison.difference.mdc, 3)
+    assert check["mdc"] == pytest.approx(1.42 * 13.08, abs=0.02)
+    # AND the text line says the run was blind to a +5% change
+    line = gate_text(result).splitlines()[0]
+    assert f"MDC {check['mdc']:.3f} MB (the run could not detect a +5% change" in line
+    assert line.endswith("add repeats)")
+
+
+def test_too_few_repeats_give_a_null_mdc() -> None:
+    one = fake_run("one", [20.0, 21.0], 10, 22)
+    result = evaluate(one, GateLimits(max_regression=0.05, metrics=("rss_steady_mb",)), one)
+    assert json.loads(gate_json(result))["checks"][0]["mdc"] is None

@@ -55,17 +55,18 @@ def test_headline_states_a_change_only_where_the_verdict_is_better_or_worse() ->
     before = fake_run("b", [100, 110], 50, 120, repeats=5, jitter=0.5)
     after = fake_run("a", [100, 120], 50, 130, repeats=5, jitter=0.5)
     assert headline(compare_runs(before, after)) == (
-        "RSS at last cycle rose from 111.0 MB to 121.0 MB (+10.0 MB, +9.0%); "
+        "Steady RSS (median, 2nd half) rose from 111.0 MB to 121.0 MB (+10.0 MB, +9.0%); "
         "no significant change in median time per cycle (noisy).")
     # AND the better direction reads as a fall
     assert headline(compare_runs(after, before)).startswith(
-        "RSS at last cycle fell from 121.0 MB to 111.0 MB (-10.0 MB, -8.3%)")
+        "Steady RSS (median, 2nd half) fell from 121.0 MB to 111.0 MB (-10.0 MB, -8.3%)")
 
 
 def test_headline_of_a_noisy_change_claims_none() -> None:
     noisy = compare_runs(fake_run("b", [100, 110], 50, 120, repeats=5, jitter=10),
                          fake_run("a", [100, 111], 50, 121, repeats=5, jitter=10))
-    assert headline(noisy).startswith("No significant change in RSS at last cycle (noisy); ")
+    assert headline(noisy).startswith(
+        "No significant change in steady RSS (median, 2nd half) (noisy); ")
 
 
 def test_headline_with_too_few_repeats_says_so_whatever_the_figures() -> None:
@@ -75,8 +76,8 @@ def test_headline_with_too_few_repeats_says_so_whatever_the_figures() -> None:
         after = fake_run("a", [100, 400], 90, 420, repeats=repeats, jitter=0.1)
         # THEN no change is stated, only that the runs cannot tell
         assert headline(compare_runs(before, after)) == (
-            "Too few repeats to tell a change in RSS at last cycle or median time per cycle "
-            f"({repeats} before, {repeats} after; at least 4 a side are needed).")
+            "Too few repeats to tell a change in steady RSS (median, 2nd half) or median time "
+            f"per cycle ({repeats} before, {repeats} after; at least 4 a side are needed).")
 
 
 def test_relative_change_is_dash_under_the_floor_and_the_absolute_change_is_kept() -> None:
@@ -85,9 +86,9 @@ def test_relative_change_is_dash_under_the_floor_and_the_absolute_change_is_kept
     growing = fake_run("growing", [100, 101, 102], 50, 102)
     report = comparison_report(compare_runs(flat, growing), [])
     cells = [c.strip() for c in row(report, "RSS growth per cycle").split("|")[1:-1]]
-    # THEN: metric, before, after, change, relative, CI, p, verdict
+    # THEN: metric, before, after, change, relative, CI, p, detectable change, verdict
     assert cells[1:5] == ["0.000 MB/cycle", "0.100 MB/cycle", "+0.100 MB/cycle", "-"]
-    assert cells[5:7] == ["-", "-"]  # no interval or p from one repeat a side
+    assert cells[5:8] == ["-", "-", "-"]  # no interval, p or MDC from one repeat a side
 
 
 def test_environment_shows_the_workers_runtime_and_both_commits() -> None:
@@ -126,8 +127,45 @@ def test_environment_of_older_runs_reads_the_raw_cgroup_line(tmp_path: Path) -> 
 
 def test_run_report_takes_no_interval_from_one_value_and_uses_the_metrics_labels() -> None:
     report = run_report_md(fake_run("one", [100, 110], 50, 120))
-    assert "RSS at last cycle 110.0 MB, peak RSS 120.0 MB (median of 1 repeat(s))." in report
+    assert "Steady RSS (median, 2nd half) 110.0 MB, peak RSS 120.0 MB (median of 1 repeat(s))." \
+        in report
     assert row(report, "RSS at last cycle") == "| RSS at last cycle | 110.0 MB | - | 110.000 |"
     # two repeats give an interval
     two = run_report_md(fake_run("two", [100, 110], 50, 120, repeats=2, jitter=1))
     assert row(two, "peak RSS").split("|")[3].strip().startswith("[")
+
+
+def test_deltas_show_the_detectable_change_and_a_sentence_says_what_it_means() -> None:
+    # GIVEN 4 repeats a side, RSS spread over 15 MB (sd 6.455 MB), times over 15 ms likewise
+    before = fake_run("b", [100, 100], 50, 120, repeats=4, jitter=5)
+    after = fake_run("a", [100, 100], 50, 120, repeats=4, jitter=5)
+    report = comparison_report(compare_runs(before, after), [])
+    # THEN the deltas table has the MDC, 1.42 * 2.867 * 6.455 * sqrt(1/2) = 18.6 MB, before
+    # the verdict
+    cells = [c.strip() for c in row(report, "steady RSS (median, 2nd half)").split("|")[1:-1]]
+    assert cells[7:] == ["18.6 MB", "no significant change (noisy)"]
+    assert "| p | detectable change | verdict |" in report
+    # AND a sentence under the table says it for the headline metrics, with its caveat
+    sentence = next(line for line in report.splitlines() if line.startswith("With "))
+    assert sentence == (
+        "With 4 repeats a side this comparison could tell apart changes of 18.6 MB (17.3%) or "
+        "more in steady RSS (median, 2nd half) and of 18.6 ms (32.3%) or more in median time "
+        "per cycle (80% power at p < 0.05).")
+    assert report.index("## Deltas") < report.index(sentence) < report.index("## Samples")
+
+
+def test_the_detectable_change_sentence_names_uneven_sides_and_drops_the_caveat() -> None:
+    before = fake_run("b", [100, 100], 50, 120, repeats=8, jitter=0.5)
+    after = fake_run("a", [100, 100], 50, 120, repeats=10, jitter=0.5)
+    report = comparison_report(compare_runs(before, after), [])
+    sentence = next(line for line in report.splitlines() if line.startswith("With "))
+    assert sentence.startswith("With 8 repeats before and 10 after this comparison could tell")
+    assert sentence.endswith("(80% power at p < 0.05).")
+
+
+def test_too_few_repeats_have_no_detectable_change() -> None:
+    report = comparison_report(compare_runs(fake_run("b", [100, 110], 50, 120, repeats=3),
+                                            fake_run("a", [100, 110], 50, 120, repeats=3)), [])
+    assert "could tell apart" not in report
+    cells = [c.strip() for c in row(report, "steady RSS (median, 2nd half)").split("|")[1:-1]]
+    assert cells[7] == "-"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from session_store_harness.judging.metrics import metric_values, steady_rss_mb
 from session_store_harness.judging.stats import ci95_of_mean, difference, slope_per_cycle
+from tests.fakes import fake_run
 
 
 def test_slope_of_a_known_line_with_noise() -> None:
@@ -63,3 +65,32 @@ def test_ties_get_the_exact_p_not_the_normal_approximation() -> None:
 def test_relative_change_keeps_its_sign_for_a_negative_baseline() -> None:
     # RSS shrinking by 0.5 MB/cycle before, flat after: a rise, so positive
     assert difference([-0.5, -0.5], [0.0, 0.0]).relative == pytest.approx(1.0)
+
+
+SAWTOOTH = [77.0, 85.75, 94.5, 103.25, 112.0]  # MB: one tooth, median 94.5
+
+
+def test_steady_rss_of_a_known_sawtooth_is_its_median_whatever_the_last_phase() -> None:
+    # GIVEN a store still growing for the first half (cycles 0-200), then RSS on a sawtooth
+    # between 77 and 112 MB, sampled every 10 cycles; the runs end on every phase of the tooth
+    ramp = [20.0 + 2.0 * i for i in range(21)]
+    steady, last = [], []
+    for phase in range(len(SAWTOOTH)):
+        rss = ramp + [SAWTOOTH[i % 5] for i in range(20 + phase)]
+        figures = metric_values(fake_run("saw", rss, 5, 120).repeats[0])
+        steady.append(figures["rss_steady_mb"])
+        last.append(figures["rss_last_mb"])
+    # THEN the steady RSS is the tooth's median every time, and the ramp does not count
+    assert steady == pytest.approx([94.5] * 5)
+    # while RSS at the last cycle lands anywhere on the tooth
+    assert sorted(last) == pytest.approx(SAWTOOTH)
+
+
+def test_steady_rss_keeps_at_least_the_last_sample() -> None:
+    # samples at cycles 0 and 10: only cycle 10 is past half of 10
+    assert steady_rss_mb(fake_run("two", [50.0, 60.0], 5, 70).repeats[0].samples) == \
+        pytest.approx(60.0)
+    # one sample, at cycle 0 (nothing is past half of 0): that sample
+    first = fake_run("two", [50.0, 60.0], 5, 70).repeats[0].samples[:1]
+    assert steady_rss_mb(first) == pytest.approx(50.0)
+    assert steady_rss_mb(()) is None
