@@ -8,6 +8,7 @@ import sys
 import click
 
 from session_store_harness import __version__
+from session_store_harness.commands.ab import ab
 from session_store_harness.commands.bench import bench
 from session_store_harness.commands.calibrate import calibrate
 from session_store_harness.commands.check_memory import check_memory
@@ -46,6 +47,7 @@ cli.add_command(sweep)
 cli.add_command(merge)
 cli.add_command(calibrate)
 cli.add_command(stress)
+cli.add_command(ab)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -54,3 +54,16 @@ def measurement_options(command: Callable) -> Callable:
     )):
         command = option(command)
     return command
+
+
+def layout_options(command: Callable) -> Callable:
+    """--layout-seed and --fixed-layout: how each repeat's worker layout is chosen."""
+    for option in reversed((
+        click.option("--layout-seed", type=int,
+                     help="Seed the repeats' layouts (environment padding, PYTHONHASHSEED) "
+                     "are drawn from (default: random, recorded in meta.json)."),
+        click.option("--fixed-layout", is_flag=True,
+                     help="Run every repeat in the one layout (narrower, less honest intervals)."),
+    )):
+        command = option(command)
+    return command

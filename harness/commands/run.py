@@ -16,7 +16,11 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from session_store_harness.commands.options import measurement_options, store_shape_options
+from session_store_harness.commands.options import (
+    layout_options,
+    measurement_options,
+    store_shape_options,
+)
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.measuring.measure import measure, new_folder
 from session_store_harness.model.config import RunConfig, run_config
@@ -55,6 +59,7 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
 @click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
               show_default=True, help="Worker that runs the store: Python or Node.js.")
 @measurement_options
+@layout_options
 @click.option("--label", default="", help="Result folder suffix (default: store name).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
               show_default=True, help="Folder under which a new <timestamp>-<label> is made.")
@@ -62,12 +67,13 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
               help="Exact result folder to create (must not exist).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
-def run(results_dir: Path, run_dir: Path | None, progress: bool | None, **values) -> None:
+def run(results_dir: Path, run_dir: Path | None, progress: bool | None,
+        layout_seed: int | None, fixed_layout: bool, **values) -> None:
     """Run load/update cycles on a store in a measured worker; write CSVs and meta.json."""
     config = run_config(**values)
     folder = new_folder(run_dir) if run_dir else new_folder(results_dir, config.label)
     with _progress(config, progress) as on_cycle:
-        result = measure(config, folder, tuple(sys.argv), on_cycle)
+        result = measure(config, folder, tuple(sys.argv), on_cycle, layout_seed, fixed_layout)
     with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone: the folder is
         click.echo(run_report(result, str(folder)))  # what counts, and it is written
     if result.status != "complete":

@@ -148,5 +148,9 @@ def _env(run: Run) -> str:
 
 
 def _measured_apart(before: Run, after: Run) -> bool:
-    """True unless one run started before the other finished (ISO 8601 times compare as text)."""
+    """True unless the runs were measured interleaved (`harness ab`: each names the other's
+    folder) or one started before the other finished (ISO 8601 times compare as text)."""
+    if before.folder and after.folder and (before.interleaved_with, after.interleaved_with) == (
+            after.folder.name, before.folder.name):
+        return False
     return before.finished_at <= after.started_at or after.finished_at <= before.started_at

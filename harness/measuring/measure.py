@@ -16,7 +16,7 @@ from pathlib import Path
 from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.measuring.environment import capture
 from session_store_harness.measuring.processes import interrupts_deferred
-from session_store_harness.measuring.runner import run_repeats, store_source
+from session_store_harness.measuring.runner import new_layout_seed, run_repeats, store_source
 from session_store_harness.measuring.storefile import prepare_store
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.result_folder import write_run
@@ -43,17 +43,25 @@ def new_folder(path: Path, label: str | None = None) -> Path:
 
 
 def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
-            on_cycle: Callable[[int, int], None] | None = None) -> Run:
+            on_cycle: Callable[[int, int], None] | None = None,
+            layout_seed: int | None = None, fixed_layout: bool = False) -> Run:
     """Run `config` into the new, empty `folder`; a failed run is written too, and returned.
 
-    Raises a `HarnessError` (exit 1) after the run is saved when it could only be saved under
-    TMPDIR, or when summary.json could not be computed or written.
+    Each repeat's layout is drawn from `layout_seed` (default: a new seed, recorded), unless
+    `fixed_layout`. Raises a `HarnessError` (exit 1) after the run is saved when it could only
+    be saved under TMPDIR, or when summary.json could not be computed or written.
     """
-    run = _measured(config, folder, argv, on_cycle)
-    with interrupts_deferred():  # a folder half written is worth less than a late Ctrl-C
-        kept, saved_elsewhere = _saved(run, folder)
-        no_summary = _add_summary(kept, kept.folder or folder)
-    problems = [problem for problem in (saved_elsewhere, no_summary) if problem]
+    seed = None if fixed_layout else resolve_layout_seed(layout_seed)
+    return keep(_measured(config, folder, argv, on_cycle, seed), folder)
+
+
+def resolve_layout_seed(layout_seed: int | None) -> int:
+    return new_layout_seed() if layout_seed is None else layout_seed
+
+
+def keep(run: Run, folder: Path) -> Run:
+    """Write the measured `run` into `folder` (or under TMPDIR) and return it as written."""
+    kept, problems = save(run, folder)
     if problems:
         if not kept.complete:  # this line replaces the run's own report: say how it ended
             problems.insert(0, f"run {kept.status}: {kept.error}")
@@ -61,22 +69,34 @@ def measure(config: RunConfig, folder: Path, argv: tuple[str, ...] = (),
     return kept
 
 
-def _measured(config: RunConfig, folder: Path, argv: tuple[str, ...],
-              on_cycle: Callable[[int, int], None] | None) -> Run:
-    """The run, measured in a scratch folder that is gone when this returns or raises."""
+def save(run: Run, folder: Path) -> tuple[Run, list[str]]:
+    """The run as written, with summary.json, and the problems to report (see `measure`)."""
+    with interrupts_deferred():  # a folder half written is worth less than a late Ctrl-C
+        kept, saved_elsewhere = _saved(run, folder)
+        no_summary = _add_summary(kept, kept.folder or folder)
+    return kept, [problem for problem in (saved_elsewhere, no_summary) if problem]
+
+
+def scratch_folder(*folders: Path) -> tempfile.TemporaryDirectory:
+    """A new scratch folder; when there is none, the empty result `folders` are removed."""
     try:
-        scratch_dir = tempfile.TemporaryDirectory(prefix="harness-",
-                                                  ignore_cleanup_errors=True)
+        return tempfile.TemporaryDirectory(prefix="harness-", ignore_cleanup_errors=True)
     except OSError as exc:  # TMPDIR missing, unwritable or full
-        folder.rmdir()
+        for folder in folders:
+            folder.rmdir()
         raise HarnessError(f"cannot make a scratch folder ({exc.strerror or exc}); "
                            "nothing was run") from None
-    with scratch_dir as scratch:
+
+
+def _measured(config: RunConfig, folder: Path, argv: tuple[str, ...],
+              on_cycle: Callable[[int, int], None] | None, layout_seed: int | None) -> Run:
+    """The run, measured in a scratch folder that is gone when this returns or raises."""
+    with scratch_folder(folder) as scratch:
         try:
             store_path, store_info = prepare_store(config, Path(scratch))
             environment = capture(dict(config.env), {"store": store_source(config)})
             return run_repeats(config, store_path, store_info, environment, Path(scratch),
-                               argv, on_cycle)
+                               argv, on_cycle, layout_seed)
         except (HarnessError, KeyboardInterrupt):
             folder.rmdir()  # no worker ran (bad store, no node, full TMPDIR...): no empty result
             raise

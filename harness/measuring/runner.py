@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
 import select
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,12 @@ from session_store_harness.model.run import (
 from session_store_harness.worker.protocol import ACK, ProtocolError, decode
 
 STDERR_TAIL_CHARS = 4000
+# A worker's layout: padding in its environment shifts its stack and the heap after it, and
+# PYTHONHASHSEED changes dict/set ordering and sizes; repeats sharing one layout share its
+# artefacts, so intervals come out too narrow (one was once called a +10% regression).
+PAD_VARIABLE = "HARNESS_LAYOUT_PAD"
+MAX_PAD_BYTES = 4096
+MAX_HASH_SEED = 2**32 - 1
 
 
 class WorkerFailed(Exception):
@@ -99,33 +106,82 @@ def store_source(config: RunConfig) -> Path:
     return Path(inspect.getfile(stores.store_class(config.store))).resolve()
 
 
+def new_layout_seed() -> int:
+    """A seed for the layouts when none is given: recorded, so the run can be repeated."""
+    return random.SystemRandom().randint(0, MAX_HASH_SEED)
+
+
+def draw_layout(rng: random.Random, runtime: str, env: Mapping[str, str]) -> dict[str, int]:
+    """One worker's layout; a PYTHONHASHSEED the user set with --env wins and is recorded."""
+    pad, hash_seed = rng.randint(0, MAX_PAD_BYTES), rng.randint(0, MAX_HASH_SEED)
+    # both are drawn whatever is used, so a --layout-seed gives the same pads either way
+    layout = {"pad_bytes": pad}
+    if runtime != "python":
+        return layout  # Node has no hash seed to set
+    if "PYTHONHASHSEED" not in env:
+        return {**layout, "hash_seed": hash_seed}
+    user = env["PYTHONHASHSEED"]  # "random" or a number, the same for every repeat
+    return {**layout, "hash_seed_fixed": 1, **({"hash_seed": int(user)} if user.isdigit() else {})}
+
+
+def layouts(seed: int | None, runtime: str, env: Mapping[str, str]
+            ) -> Iterator[dict[str, int] | None]:
+    """Each repeat's layout in turn, drawn from `seed`; with no seed, the one fixed layout."""
+    rng = random.Random(seed)
+    while True:
+        yield None if seed is None else draw_layout(rng, runtime, env)
+
+
+def layout_env(layout: dict[str, int] | None) -> dict[str, str]:
+    """The worker environment variables that give it `layout` (--env values override them)."""
+    if layout is None:
+        return {}
+    env = {PAD_VARIABLE: "x" * layout["pad_bytes"]}
+    if "hash_seed" in layout and not layout.get("hash_seed_fixed"):
+        env["PYTHONHASHSEED"] = str(layout["hash_seed"])
+    return env
+
+
 def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
                 environment: dict[str, Any], scratch: Path, argv: tuple[str, ...] = (),
-                on_cycle: Callable[[int, int], None] | None = None) -> Run:
-    """`config.repeat` fresh workers, each on its own fresh copy of the pristine store.
+                on_cycle: Callable[[int, int], None] | None = None,
+                layout_seed: int | None = None) -> Run:
+    """`config.repeat` fresh workers, each on its own fresh copy of the pristine store, each
+    in its own layout drawn from `layout_seed` (None: all in the one fixed layout).
 
     Stops at the first repeat that does not complete: later repeats would not be comparable.
     """
-    started_at = _now()
+    started_at = now()
     repeats: list[WorkerRun] = []
+    drawn = layouts(layout_seed, config.runtime, dict(config.env))
     try:
         for index in range(1, config.repeat + 1):
-            try:
-                store_path = _fresh_copy(pristine, scratch / f"repeat-{index}")
-            except OSError as exc:  # a full or vanished TMPDIR
-                problem = _copy_failed(index, scratch, exc)
-                if not repeats:  # nothing measured: no result folder to keep
-                    raise HarnessError(f"{problem}; nothing was run") from None
-                repeats.append(WorkerRun(worker=WorkerInfo(), status="failed", error=problem))
-                break
             progress = (lambda cycle, i=index: on_cycle(i, cycle)) if on_cycle else None
-            repeats.append(run_worker(config, store_path, store_path.parent, progress))
+            repeats.append(run_repeat(config, pristine, scratch / f"repeat-{index}",
+                                      next(drawn), progress, first=not repeats))
             if repeats[-1].status != "complete":
                 break
     except KeyboardInterrupt:
         pass  # between workers: the repeats done are kept; too few of them mark it interrupted
     return Run(config=config, environment=environment, store=store, started_at=started_at,
-               finished_at=_now(), repeats=tuple(repeats), argv=argv)
+               finished_at=now(), repeats=tuple(repeats), argv=argv, layout_seed=layout_seed)
+
+
+def run_repeat(config: RunConfig, pristine: Path, folder: Path, layout: dict[str, int] | None,
+               on_cycle: Callable[[int], None] | None = None, first: bool = False) -> WorkerRun:
+    """One repeat: a fresh worker on a fresh copy of the pristine store in the new `folder`.
+
+    A copy that cannot be made is a failed repeat, or, for the `first` one, a `HarnessError`:
+    nothing was measured, so there is no result folder to keep.
+    """
+    try:
+        store_path = _fresh_copy(pristine, folder)
+    except OSError as exc:  # a full or vanished TMPDIR
+        problem = _copy_failed(folder.name, folder.parent, exc)
+        if first:
+            raise HarnessError(f"{problem}; nothing was run") from None
+        return WorkerRun(worker=WorkerInfo(), status="failed", error=problem, layout=layout)
+    return run_worker(config, store_path, folder, on_cycle, layout=layout)
 
 
 def _fresh_copy(pristine: Path, folder: Path) -> Path:
@@ -136,18 +192,20 @@ def _fresh_copy(pristine: Path, folder: Path) -> Path:
     return store_path
 
 
-def _copy_failed(index: int, scratch: Path, exc: OSError) -> str:
+def _copy_failed(name: str, scratch: Path, exc: OSError) -> str:
     # the scratch folder is removed by the time this is read: name the folder it was in
-    return (f"cannot copy the store for repeat {index} into a scratch folder under "
+    return (f"cannot copy the store for {name.replace('-', ' ')} into a scratch folder under "
             f"{scratch.parent} ({exc.strerror or exc})")
 
 
 def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                on_cycle: Callable[[int], None] | None = None,
-               command: Callable[[int, int], list[str]] | None = None) -> WorkerRun:
+               command: Callable[[int, int], list[str]] | None = None,
+               layout: dict[str, int] | None = None) -> WorkerRun:
     """Run one worker over the store at `store_path` and return everything it measured.
 
     `command(msg_fd, ack_fd)` replaces the Python worker: any program speaking the protocol.
+    `layout` (from `draw_layout`) sets its environment's layout; None leaves it as it is.
     """
     exchange = _Exchange()
     msg_r, msg_w = os.pipe()
@@ -161,7 +219,9 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
             process = subprocess.Popen(
                 argv, pass_fds=(msg_w, ack_r),
                 stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                env=child_env(config.env), start_new_session=True)
+                env=child_env({**layout_env(layout), **dict(config.env)}),
+                start_new_session=True)
+        started_at = now(timespec="microseconds")
     except BaseException:
         for fd in (msg_r, ack_w):
             os.close(fd)
@@ -199,7 +259,8 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                      status=status, samples=tuple(exchange.samples),
                      cycles=tuple(exchange.cycles),
                      timeline=tuple(sampler.points) if sampler else (),
-                     kernel_peak_rss_bytes=exchange.kernel_peak, error=error)
+                     kernel_peak_rss_bytes=exchange.kernel_peak, error=error,
+                     layout=layout, started_at=started_at)
 
 
 def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSampler,
@@ -298,5 +359,5 @@ def _tail(path: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def now(timespec: str = "seconds") -> str:
+    return datetime.now(UTC).isoformat(timespec=timespec)

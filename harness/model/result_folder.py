@@ -118,6 +118,11 @@ def meta_json(run: Run) -> str:
         "heap_measure": run.heap_measure,
         "repeats": [_repeat_meta(index, repeat) for index, repeat in _numbered(run)],
         "environment": redact_environment(run.environment),
+        # optional in schema 2 (absent in older folders): how each repeat's layout was drawn,
+        # and, for `harness ab`, the run measured interleaved with this one
+        "layout_seed": run.layout_seed,
+        "interleaved_with": run.interleaved_with,
+        "interleaved_order": list(run.interleaved_order),
     }
     return json.dumps(meta, indent=2, default=str) + "\n"
 
@@ -130,7 +135,8 @@ def _repeat_meta(index: int, repeat: WorkerRun) -> dict[str, Any]:
             "sampled_peak_rss_bytes": repeat.sampled_peak_rss_bytes,
             "peak_rss_bytes": repeat.peak_rss_bytes,
             "peak_rss_mb": _mb(repeat.peak_rss_bytes),
-            "samples": len(repeat.samples), "cycles_completed": len(repeat.cycles)}
+            "samples": len(repeat.samples), "cycles_completed": len(repeat.cycles),
+            "layout": repeat.layout, "started_at": repeat.started_at}
 
 
 def _numbered(run: Run) -> Iterator[tuple[int, WorkerRun]]:
@@ -231,14 +237,27 @@ def _run_from(meta: dict[str, Any], by_repeat: dict[str, dict[int, tuple[Any, ..
             cycles=by_repeat["cycles"].get(index, ()),
             timeline=by_repeat["timeline"].get(index, ()),
             kernel_peak_rss_bytes=_optional(info, "kernel_peak_rss_bytes", int),
-            error=_optional(info, "error", str)))
+            error=_optional(info, "error", str), layout=_layout(info),
+            started_at=_optional(info, "started_at", str)))
     run = Run(config=config, environment=_typed(meta, "environment", dict),
               store=_record(StoreInfo, _typed(meta, "store", dict), "store"),
               started_at=_typed(meta, "started_at", str),
               finished_at=_typed(meta, "finished_at", str), repeats=tuple(repeats),
-              argv=tuple(_typed(meta, "argv", list)))
+              argv=tuple(_typed(meta, "argv", list)),
+              layout_seed=_optional(meta, "layout_seed", int),
+              interleaved_with=_optional(meta, "interleaved_with", str),
+              interleaved_order=tuple(map(str, _optional(meta, "interleaved_order", list) or ())))
     _check_recorded_status(meta, run)
     return run
+
+
+def _layout(info: dict[str, Any]) -> dict[str, int] | None:
+    layout = _optional(info, "layout", dict)
+    if layout is None:
+        return None
+    for key, value in layout.items():
+        _as(value, int, f"layout.{key}")
+    return {str(key): value for key, value in layout.items()}
 
 
 def _check_recorded_status(meta: dict[str, Any], run: Run) -> None:

@@ -90,6 +90,9 @@ class WorkerRun:
     timeline: tuple[TimelinePoint, ...] = ()
     kernel_peak_rss_bytes: int | None = None  # the worker's VmHWM, read just before it exited
     error: str | None = None
+    # the worker's environment layout ({"pad_bytes", "hash_seed", ...}); None: the fixed one
+    layout: dict[str, int] | None = None
+    started_at: str | None = None  # when the worker was started (to the microsecond)
 
     @property
     def sampled_peak_rss_bytes(self) -> int | None:
@@ -126,6 +129,10 @@ class Run:
     repeats: tuple[WorkerRun, ...] = ()
     argv: tuple[str, ...] = field(default_factory=tuple)
     folder: Path | None = None
+    layout_seed: int | None = None  # what each repeat's layout was drawn from; None: fixed
+    # `harness ab`: the other side's folder name, and which side ran each repeat, in order
+    interleaved_with: str | None = None
+    interleaved_order: tuple[str, ...] = ()
 
     @property
     def status(self) -> Status:

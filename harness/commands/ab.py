@@ -1,0 +1,95 @@
+"""`harness ab`: measure two stores interleaved, repeat by repeat, over one shared store.
+
+Only parses options: the measuring is `measuring/ab.py`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from session_store_harness.commands.options import (
+    layout_options,
+    measurement_options,
+    store_shape_options,
+)
+from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
+from session_store_harness.measuring.ab import ORDERS, AbPlan, measure_ab, store_spec_of
+from session_store_harness.measuring.measure import new_folder, resolve_layout_seed
+from session_store_harness.measuring.runner import new_layout_seed
+from session_store_harness.model.config import RunConfig, run_config
+from session_store_harness.model.run import Run
+from session_store_harness.stores import STORES
+from session_store_harness.writers.console import run_report
+
+EPILOG = ("\b\nExit codes:\n"
+          "0: both runs completed\n"
+          "1: a repeat failed (partial results kept); or a run could only be saved under TMPDIR\n"
+          "2: bad options or store; result or scratch folder (TMPDIR) not writable\n"
+          "130: interrupted by Ctrl-C, SIGTERM or SIGHUP; partial results kept")
+
+
+def parse_store_spec(spec: str) -> dict[str, Any]:
+    """`STORE[+reuse]` as run_config's store and reuse_loaded_store."""
+    store, plus, flag = spec.partition("+")
+    if store not in STORES or (plus and flag != "reuse"):
+        raise HarnessError(f"store spec {spec!r} is not STORE[+reuse] with STORE one of "
+                           f"{', '.join(sorted(STORES))}")
+    return {"store": store, "reuse_loaded_store": bool(plus)}
+
+
+@click.command(epilog=EPILOG)
+@click.argument("before_spec", metavar="BEFORE")
+@click.argument("after_spec", metavar="AFTER")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Folder to create (must not exist): before/, after/ and ab.json.")
+@click.option("--store-file", type=click.Path(path_type=Path),
+              help="Measure copies of this existing sessions.json instead of generating one.")
+@store_shape_options
+@click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
+              show_default=True, help="Worker that runs the stores: Python or Node.js.")
+@measurement_options
+@click.option("--order", type=click.Choice(ORDERS), default="abba", show_default=True,
+              help="Repeat order: ABBA ABBA..., or a seeded random order.")
+@click.option("--order-seed", type=int,
+              help="Seed of --order random (default: random, recorded in ab.json).")
+@layout_options
+def ab(before_spec: str, after_spec: str, output: Path, order: str, order_seed: int | None,
+       layout_seed: int | None, fixed_layout: bool, **values: Any) -> None:
+    """Measure BEFORE and AFTER (STORE[+reuse]) with interleaved repeats over one store."""
+    plan = AbPlan(before=_config(before_spec, values), after=_config(after_spec, values),
+                  order=order, order_seed=_order_seed(order, order_seed),
+                  layout_seed=None if fixed_layout else resolve_layout_seed(layout_seed))
+    runs = measure_ab(plan, new_folder(output), tuple(sys.argv))
+    with contextlib.suppress(OSError):  # the folders are what counts, and they are written
+        click.echo(_report(plan, runs, output))
+    _check(runs)
+
+
+def _config(spec: str, values: dict[str, Any]) -> RunConfig:
+    return run_config(**parse_store_spec(spec), **values)
+
+
+def _order_seed(order: str, seed: int | None) -> int | None:
+    if order != "random":
+        return None
+    return new_layout_seed() if seed is None else seed
+
+
+def _report(plan: AbPlan, runs: tuple[Run, Run], output: Path) -> str:
+    reports = [run_report(run, str(run.folder)) for run in runs]
+    sequence = "".join("A" if side == "before" else "B" for side in plan.sequence)
+    return "\n".join([*reports, f"interleaved {store_spec_of(plan.before)} (A) and "
+                      f"{store_spec_of(plan.after)} (B): {sequence} ({output / 'ab.json'})",
+                      f"judge with: harness compare {output / 'before'} {output / 'after'}"])
+
+
+def _check(runs: tuple[Run, Run]) -> None:
+    for side, run in zip(("before", "after"), runs, strict=True):
+        if run.status != "complete":
+            raise HarnessError(f"{side} run {run.status}: {run.error} (partial results kept)",
+                               EXIT_INTERRUPTED if run.status == "interrupted" else EXIT_FAILED)
