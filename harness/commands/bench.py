@@ -14,6 +14,9 @@ from session_store_harness.generating.generator import generate
 from session_store_harness.measuring.processes import python_module
 from session_store_harness.model.config import store_spec
 from session_store_harness.stores import STORES
+from session_store_harness.writers.folder import write_bytes
+
+PYPERF_OUTPUT = "bench.json"  # pyperf's own file, in the private scratch folder
 
 
 @click.command()
@@ -26,16 +29,34 @@ from session_store_harness.stores import STORES
 def bench(store: str, profile: str, target_kb: int | None, entries: int | None, seed: int,
           output: Path, fast: bool) -> None:
     """Time single store operations with pyperf; read the file with `pyperf compare_to`."""
-    if output.exists():
-        raise HarnessError(f"{output}: already exists; results are never overwritten")
+    _refuse_existing(output)
     spec = store_spec("bench", profile, seed, target_kb, entries)
+    # mkdtemp's folder is 0700: pyperf opens its -o with the umask's mode and follows links, so
+    # it writes only here, and the harness's own writer puts the result in place.
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
         store_file = Path(scratch) / "sessions.json"
         generate(spec, store_file)
-        command = python_module("session_store_harness.measuring.bench_ops", "--store", store,
-                                "--store-file", str(store_file), "-o", str(output), "--quiet")
-        if fast:
-            command.append("--fast")
-        if subprocess.run(command).returncode != 0:
-            raise HarnessError("pyperf benchmark failed (see its output above)", EXIT_FAILED)
+        timings = Path(scratch) / PYPERF_OUTPUT
+        _run_pyperf(store, store_file, timings, fast)
+        _refuse_existing(output)  # the benchmark takes minutes: check again before writing
+        write_bytes(output, timings.read_bytes())
     click.echo(f"pyperf results: {output}")
+
+
+def _refuse_existing(output: Path) -> None:
+    # is_symlink first: exists() follows a link and calls a dangling one absent
+    if output.is_symlink():
+        raise HarnessError(f"{output}: is a symbolic link; not writing through it")
+    if output.exists():
+        raise HarnessError(f"{output}: already exists; results are never overwritten")
+    if not output.parent.is_dir():  # found now, not after the benchmark's minutes
+        raise HarnessError(f"{output.parent}: no such folder")
+
+
+def _run_pyperf(store: str, store_file: Path, timings: Path, fast: bool) -> None:
+    command = python_module("session_store_harness.measuring.bench_ops", "--store", store,
+                            "--store-file", str(store_file), "-o", str(timings), "--quiet")
+    if fast:
+        command.append("--fast")
+    if subprocess.run(command).returncode != 0:
+        raise HarnessError("pyperf benchmark failed (see its output above)", EXIT_FAILED)

@@ -2,8 +2,10 @@
 
 pyperf's `Runner` parses `sys.argv` itself and clashes with click (pyperf issue 65), so
 `harness bench` starts this module in a child process (`python -P -m
-session_store_harness.measuring.bench_ops --store S --store-file F -o out.json`). pyperf then
-spawns its own worker processes of this same script.
+session_store_harness.measuring.bench_ops --store S --store-file F -o SCRATCH/bench.json`). pyperf
+then spawns its own worker processes of this same script. The `-o` is always in the command's
+private scratch folder: pyperf writes with the umask's mode and through symlinks, so the
+command copies the file to the user's `-o` with the harness's own (0600, no-follow) writer.
 Benchmark names do not carry the store's name, so `python -m pyperf compare_to a.json b.json`
 pairs the same operation of two stores.
 """

@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
+from typing import Any
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.generating.generator import generate
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.run import StoreInfo
 from session_store_harness.stores import StoreError
-from session_store_harness.stores.jsonfile import parse, read_bytes
+from session_store_harness.stores.base import SessionMap
+from session_store_harness.stores.jsonfile import parse, read_bytes, serialize_bytes
 
 STORE_NAME = "sessions.json"
+# Frames kept free below the recursion limit for the worker's calls around a store's copy.
+WORKER_STACK_HEADROOM = 100
 
 
 def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
@@ -48,15 +53,39 @@ def _copied(source_path: Path, path: Path) -> tuple[int, str]:
 
 
 def checked_entries(copy: Path, source: Path) -> int:
-    """Parse the copy as the stores do, before any worker starts: a store no worker could
-    load is refused here, naming the user's file rather than the scratch copy."""
+    """The one check of a user's store before any worker or writer starts (`run`, `ab`,
+    `stress`): the store must load as the stores load it AND be saved back by them, so a store
+    the workers would refuse mid-run is refused here, in one line naming the user's file rather
+    than the scratch copy. Nested duplicate keys pass, as JSON.parse takes the last of them."""
     try:
         store = parse(read_bytes(copy), source)
+        _check_depth(store, source)
+        serialize_bytes(store, source)  # refuses integers beyond a double's range, as a save does
     except StoreError as exc:
         raise HarnessError(f"{exc} (nothing was run)") from None
     if not store:
         raise HarnessError(f"{source}: store has no entries to update (nothing was run)")
     return len(store)
+
+
+def max_depth() -> int:
+    """The deepest nesting a worker can copy: `copy.deepcopy` takes 2 Python frames per level
+    (parsing and serializing take 1), and the worker's own calls need room below it."""
+    return (sys.getrecursionlimit() - WORKER_STACK_HEADROOM) // 2
+
+
+def _check_depth(store: SessionMap, source: Path) -> None:
+    # counted without recursion, so a store too deep for the stores cannot break the check
+    limit = max_depth()
+    pending: list[tuple[Any, int]] = [(store, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            raise StoreError(f"{source}: nested more than {limit} levels deep, deeper than the "
+                             f"Python stores can copy (recursion limit {sys.getrecursionlimit()})")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children
+                       if isinstance(child, dict | list))
 
 
 def file_sha256(path: Path) -> str:

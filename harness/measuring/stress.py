@@ -28,6 +28,7 @@ from session_store_harness import stores
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, HarnessError
 from session_store_harness.generating.generator import GenerateSpec, generate
 from session_store_harness.measuring.processes import child_env, python_module
+from session_store_harness.measuring.storefile import checked_entries
 from session_store_harness.model.config import RUNTIME_STORES, check_range
 from session_store_harness.stores import StoreError, store_class
 from session_store_harness.stores.jsonfile import read_bytes
@@ -112,11 +113,10 @@ def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressRepo
 
 
 def check_start(copy: Path, source: Path) -> None:
-    """A store the strict check refuses cannot be stressed: say so before any writer starts."""
-    try:
-        strict_parse(read_bytes(copy), source)
-    except (InvalidStore, StoreError) as exc:
-        raise HarnessError(f"{exc} (nothing was run)") from None
+    """The store must be one `harness run` would take too: the very same check, so `run` and
+    `stress` refuse and accept the same files (the strict parser checks the files writers
+    leave, not the user's)."""
+    checked_entries(copy, source)
 
 
 @dataclass(frozen=True)

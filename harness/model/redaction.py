@@ -7,6 +7,14 @@ would otherwise match inside harmless names: `INSIDE`, `RESIDENT`). The rule err
 redacting: `HARNESS_TOUCH_KEYS` loses its value too, which costs a figure, never a secret.
 Only what is written is redacted: the worker always gets the real values.
 
+A secret's value is also blanked by value, wherever it turns up: in every string of a whole
+document (`redact_document`: meta.json, stress.json) and in free text (`redact_text`: a worker's
+stderr), so a label, a path or a harmless-named `--env` holding it leaks nothing. The values
+hunted are those of the secret-named variables of the process environment and of the run's
+`--env` pairs (`secrets_to_hide`), from `MIN_SECRET_IN_ARGUMENT` characters.
+Out of scope: the result FOLDER NAME made from `--label` (`<timestamp>-<label>`) is not
+redacted; a label holding a secret shows in the folder's name.
+
 Standard library only, no harness imports: every writer can use it without a cycle.
 """
 
@@ -97,3 +105,36 @@ def _redact_values(arg: str, secrets: Sequence[str]) -> str:
         if len(secret) >= MIN_SECRET_IN_ARGUMENT and secret in arg:
             arg = arg.replace(secret, REDACTED)
     return arg
+
+
+def secrets_to_hide(env: Iterable[tuple[str, str]] = (),
+                    environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The secret values to blank by value: those of `environ` (the process's environment by
+    default) and of `env` (the run's `--env` pairs) long enough to hunt, the longest first
+    (so a secret holding another is blanked whole)."""
+    found = secret_values(os.environ if environ is None else environ, dict(env))
+    return tuple(sorted((value for value in found if len(value) >= MIN_SECRET_IN_ARGUMENT),
+                        key=len, reverse=True))
+
+
+def redact_text(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every one of `secrets` (as given by `secrets_to_hide`) blanked."""
+    return _redact_values(text, secrets)
+
+
+def redact_document(document: Any, secrets: Sequence[str]) -> Any:
+    """A JSON-ready copy of `document` with `secrets` blanked in every string, keys included.
+
+    Values JSON has no type for become their `str()` first, as `json.dumps(default=str)`
+    would write them: a Path holding a secret is text on disk all the same.
+    """
+    if isinstance(document, str):
+        return redact_text(document, secrets)
+    if document is None or isinstance(document, (bool, int, float)):
+        return document
+    if isinstance(document, Mapping):
+        return {redact_document(str(key), secrets): redact_document(value, secrets)
+                for key, value in document.items()}
+    if isinstance(document, (list, tuple)):
+        return [redact_document(item, secrets) for item in document]
+    return redact_text(str(document), secrets)

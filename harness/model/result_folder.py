@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, fields, replace
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.generating.generator import GenerateSpec
@@ -23,7 +25,14 @@ from session_store_harness.measuring.environment import (
     parse_cgroup_memory_limit,
 )
 from session_store_harness.model.config import RunConfig
-from session_store_harness.model.redaction import redact_argv, redact_env, redact_environment
+from session_store_harness.model.redaction import (
+    redact_argv,
+    redact_document,
+    redact_env,
+    redact_environment,
+    redact_text,
+    secrets_to_hide,
+)
 from session_store_harness.model.run import (
     KB,
     MB,
@@ -62,7 +71,7 @@ def write_run(run: Run, folder: Path,
     write_text(folder / "timeline.csv", timeline_csv(kept))
     for index, repeat in enumerate(kept.repeats, start=1):
         if repeat.worker.stderr_tail:
-            write_text(folder / f"worker-{index}-stderr.txt", repeat.worker.stderr_tail)
+            write_text(folder / f"worker-{index}-stderr.txt", stderr_text(kept, repeat))
     for name, text in (derived(kept) if derived else {}).items():
         write_text(folder / name, text)
     write_text(folder / META, meta_json(kept))
@@ -101,9 +110,15 @@ def timeline_csv(run: Run) -> str:
                                    for p in worker.timeline))
 
 
+def stderr_text(run: Run, repeat: WorkerRun) -> str:
+    """A repeat's stderr tail as written: a worker may print a secret it was given."""
+    return redact_text(repeat.worker.stderr_tail, secrets_to_hide(run.config.env))
+
+
 def meta_json(run: Run) -> str:
     # Secrets are blanked here, the one place a run is written; the run in memory (and the
-    # worker it started) keeps the real values.
+    # worker it started) keeps the real values. Names first (a short secret behind a secret
+    # name), then every string by value: a label, a path or a harmless-named --env may hold one.
     config = run.config.as_dict()
     meta = {
         "schema_version": SCHEMA_VERSION,
@@ -124,7 +139,8 @@ def meta_json(run: Run) -> str:
         "interleaved_with": run.interleaved_with,
         "interleaved_order": list(run.interleaved_order),
     }
-    return json.dumps(meta, indent=2, default=str) + "\n"
+    written = redact_document(meta, secrets_to_hide(run.config.env))
+    return json.dumps(written, indent=2, default=str) + "\n"
 
 
 def _repeat_meta(index: int, repeat: WorkerRun) -> dict[str, Any]:
@@ -277,14 +293,43 @@ def _config_from(data: dict[str, Any]) -> RunConfig:
     data["env"] = tuple((str(k), str(v)) for k, v in env.items())
     generate = data.get("generate")
     data["generate"] = None if generate is None else _record(
-        GenerateSpec, _as(generate, dict, "config.generate"), "config.generate")
+        GenerateSpec, _typed_fields(GenerateSpec, _as(generate, dict, "config.generate"),
+                                    "config.generate"), "config.generate")
     store_file = data.get("store_file")
     data["store_file"] = None if store_file is None else Path(_as(store_file, str,
                                                                   "config.store_file"))
+    built = {"env", "generate", "store_file"}  # typed above
+    data = {**_typed_fields(RunConfig, {k: v for k, v in data.items() if k not in built},
+                            "config"), **{k: v for k, v in data.items() if k in built}}
     try:
         return RunConfig(**data)
-    except TypeError as exc:
+    except TypeError as exc:  # a required field is missing
         raise HarnessError(f"config: {exc}") from None
+
+
+def _typed_fields(kind: type, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The fields of `kind` in `data`, each checked against its annotation."""
+    hints = get_type_hints(kind)
+    return {name: _annotated(value, hints[name], f"{where}.{name}") if name in hints else value
+            for name, value in data.items()}
+
+
+def _annotated(value: Any, hint: Any, where: str) -> Any:
+    """`value` checked against a field's annotation (int, float, bool, str, or X | None).
+
+    RunConfig does not check its own types, and a wrong one fails far from here, if at all:
+    `cycles: true` would be taken as 1 and `"5"` fails as a raw TypeError in a comparison.
+    """
+    kinds = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    if value is None and type(None) in kinds:
+        return None
+    kind = next((k for k in kinds if k is not type(None)), hint)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)  # JSON writes 10.0 as written; a hand-edited 10 means the same
+    _as(value, kind, where)
+    if kind is float and not math.isfinite(value):  # json.loads reads NaN and Infinity
+        raise HarnessError(f"field {where!r} must be a finite number, got {value!r}")
+    return value
 
 
 def _record(kind: type, data: dict[str, Any], where: str) -> Any:
@@ -308,7 +353,7 @@ def _optional(data: dict[str, Any], key: str, kind: type) -> Any:
 
 def _as(value: Any, kind: type, where: str) -> Any:
     # bool is an int in Python; a JSON true where a number belongs is still a wrong type
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
         raise HarnessError(f"field {where!r} must be {kind.__name__}, got {value!r}")
     return value
 
@@ -363,10 +408,17 @@ def _point(row: dict[str, str]) -> TimelinePoint:
 
 
 def _parsed(row: dict[str, str], column: str, parse: Callable[[str], Any]) -> Any:
+    """A figure of the CSVs: times, sizes, counts and cycles are finite and never negative,
+    so anything else is a damaged or hand-edited file, refused rather than reported."""
+    text = row[column]
     try:
-        return parse(row[column])
-    except (TypeError, ValueError):
-        raise HarnessError(f"column {column!r} holds {row[column]!r}, not a number") from None
+        value = parse(text)
+    except (TypeError, ValueError, OverflowError):  # round() of nan is a ValueError, of inf
+        value = None                                # an OverflowError
+    if value is None or not math.isfinite(value) or value < 0:
+        raise HarnessError(f"column {column!r} holds {text!r}, not a finite number of 0 or "
+                           "more")
+    return value
 
 
 def _int(row: dict[str, str], column: str) -> int:
@@ -378,8 +430,9 @@ def _float(row: dict[str, str], column: str) -> float:
 
 
 def _bytes(row: dict[str, str], column: str, unit: int) -> int:
-    # CSV figures are rounded to 0.001 MB; bytes are restored to that resolution
-    return round(_float(row, column) * unit)
+    # CSV figures are rounded to 0.001 MB; bytes are restored to that resolution. The rounding
+    # is parsed too, so nan, inf and 1e400 are refused rather than raised from round().
+    return _parsed(row, column, lambda text: round(float(text) * unit))
 
 
 def _with_folder(run: Run, folder: Path) -> Run:

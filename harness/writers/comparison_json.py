@@ -7,7 +7,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from session_store_harness.judging.compare import Comparison
-from session_store_harness.model.comparison_folder import SCHEMA_VERSION, source_fields
+from session_store_harness.model.comparison_folder import (
+    SCHEMA_VERSION,
+    identity_fields,
+    source_fields,
+)
 
 
 def comparison_json(comparison: Comparison, folder: Path | None = None) -> str:
@@ -16,6 +20,8 @@ def comparison_json(comparison: Comparison, folder: Path | None = None) -> str:
     return json.dumps({
         "schema_version": SCHEMA_VERSION,
         **source_fields(comparison.before.folder, comparison.after.folder, folder),
+        # which runs those folders held, so a folder holding another run later is refused
+        **identity_fields(comparison.before, comparison.after),
         # the setup differences, by the key `harness gate --allow-different` takes
         "mismatches": [{**asdict(m), "description": m.describe()}
                        for m in comparison.mismatches],

@@ -243,3 +243,76 @@ def test_write_text_replaces_a_symlink_only_when_forced_never_its_target(tmp_pat
     write_text(link, "over\n", force=True)  # replaces the link, not its target
     assert target.read_text() == "{}\n" and not link.is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "meta.json"]
+
+
+# ---- 4. secrets by value, wherever they turn up ------------------------------------------------
+
+def test_run_blanks_a_secret_value_under_any_name_in_meta_and_stderr(tmp_path: Path) -> None:
+    # GIVEN a secret in the environment, reused in the label, a harmless-named --env (which
+    # makes the worker's Python print it to stderr) and the store file's path
+    secret = SECRETS["OPENCLAW_TOKEN"]
+    store_file = tmp_path / f"data-{secret}" / "sessions.json"
+    store_file.parent.mkdir()
+    made = cli("generate", "--profile", "pr", "--target-kb", "20", "-o", str(store_file))
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "result"
+    result = cli("run", "--store", "wholefile", "--store-file", str(store_file), "--cycles", "2",
+                 "--sample-every", "1", "--repeat", "1", "--no-progress",
+                 "--label", f"lbl-{secret}", "--env", f"PYTHONWARNINGS={secret}",
+                 "--run-dir", str(folder), env={"OPENCLAW_TOKEN": secret})
+    assert result.returncode == 0, result.stderr
+    # THEN the value is nowhere in the folder, though the worker did print it
+    assert (folder / "worker-1-stderr.txt").exists()
+    found = grep(folder, secret)
+    assert found.returncode == 1, found.stdout
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["config"]["label"] == f"lbl-{REDACTED}"
+    assert meta["config"]["env"] == {"PYTHONWARNINGS": REDACTED}
+    assert REDACTED in meta["config"]["store_file"] and REDACTED in meta["store"]["source"]
+    assert REDACTED in (folder / "worker-1-stderr.txt").read_text()
+
+
+# ---- 5. harness bench writes its -o as every other result ---------------------------------------
+
+# Runs `harness bench` with pyperf replaced by a stand-in that writes its -o as pyperf does:
+# plain open(), following symlinks, with the umask's mode.
+FAKE_PYPERF_BENCH = """import os, subprocess, sys
+def fake_pyperf(command, *args, **kwargs):
+    with open(command[command.index("-o") + 1], "w") as f:
+        f.write('{"benchmarks": []}')
+    return subprocess.CompletedProcess(command, 0)
+subprocess.run = fake_pyperf
+os.umask(0)
+from session_store_harness.cli import main
+main(["bench", "--store", "wholefile", "--profile", "pr", "--target-kb", "20", "-o", sys.argv[1]])
+"""
+
+
+def fake_bench(out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", FAKE_PYPERF_BENCH, str(out)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def test_bench_writes_its_output_0600_whatever_the_umask(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = fake_bench(out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == '{"benchmarks": []}' and mode(out) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]  # no temporary left
+
+
+@pytest.mark.parametrize("planted", ["dangling-link", "link", "file"])
+def test_bench_refuses_an_existing_or_linked_output_up_front(tmp_path: Path,
+                                                             planted: str) -> None:
+    outside = outside_file(tmp_path)
+    missing = tmp_path / "outside" / "not-there.json"
+    out = tmp_path / "bench.json"
+    if planted == "file":
+        out.write_text(OUTSIDE_TEXT)
+    else:
+        out.symlink_to(missing if planted == "dangling-link" else outside)
+    result = fake_bench(out)
+    assert_one_line_error(result, 2, str(out))
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert outside.read_text() == OUTSIDE_TEXT and not missing.exists()
+    assert out.is_symlink() == (planted != "file")

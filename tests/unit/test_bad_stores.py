@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,64 @@ def test_the_node_worker_reads_1000_levels_and_refuses_its_stacks_limit(tmp_path
     assert run.status == "failed" and run.worker.exit_code == WORKER_STORE_ERROR
     assert run.error.startswith(f"{path}: nested too deeply") and "\n" not in run.error
     assert path.read_bytes() == deep_file(50_000)
+
+
+# ---- the one pre-check `run` and `stress` share (measuring/storefile.checked_entries) --------
+
+WORKERS_REFUSE = {"400 digits": b'{"a": {"n": 1' + b"0" * 400 + b"}}",
+                  "4300 digits": b'{"a": {"n": 1' + b"0" * 4299 + b"}}",
+                  "900 levels": deep_file(900), "994 levels": deep_file(994),
+                  "600 levels": deep_file(600)}
+
+
+@pytest.mark.parametrize("command", ["run", "stress"])
+@pytest.mark.parametrize("case", sorted(WORKERS_REFUSE))
+def test_run_and_stress_refuse_what_a_worker_could_not_save(tmp_path: Path, command: str,
+                                                            case: str) -> None:
+    # GIVEN a store JSON can parse but the Python stores cannot copy or save back
+    bad = tmp_path / "mine.json"
+    bad.write_bytes(WORKERS_REFUSE[case])
+    # WHEN it is run or stressed THEN one line names the user's file, before anything ran
+    extra = ("--cycles", "2", "--run-dir", str(tmp_path / "r")) if command == "run" else (
+        "--writers", "1", "--updates", "1", "--crash-trials", "0")
+    result = run_cli(command, "--store", "snapshot", "--store-file", str(bad), *extra)
+    assert_one_line_error(result, 2, f"{bad}:", "nothing was run")
+    assert "Traceback" not in result.stderr and "harness-" not in result.stderr
+    assert not (tmp_path / "r").exists()
+    assert bad.read_bytes() == WORKERS_REFUSE[case]
+
+
+def test_the_pre_check_leaves_the_worker_headroom() -> None:
+    from session_store_harness.measuring.storefile import max_depth
+    # a worker copies at most (limit / 2) levels from the top of its stack; the check is lower
+    assert 300 < max_depth() < sys.getrecursionlimit() // 2 - 20
+
+
+@pytest.mark.parametrize("check", ["run", "stress"])
+def test_run_and_stress_agree_on_empty_stores_and_nested_duplicates(tmp_path: Path,
+                                                                     check: str) -> None:
+    from session_store_harness.errors import HarnessError
+    from session_store_harness.measuring.storefile import checked_entries
+    from session_store_harness.measuring.stress import check_start
+
+    def checked(content: bytes) -> None:
+        path = tmp_path / "s.json"
+        path.write_bytes(content)
+        (checked_entries if check == "run" else check_start)(path, tmp_path / "mine.json")
+
+    with pytest.raises(HarnessError, match="no entries"):
+        checked(b"{}")
+    # JSON.parse takes the last of two equal keys inside an entry: the stores do too
+    checked(b'{"a": {"sessionId": "s", "n": 1, "n": 2}}')
+    checked(deep_file(400))
+    with pytest.raises(HarnessError, match="appears twice") as error:
+        checked(b'{"a": {"n": 1}, "a": {"n": 2}}')
+    assert str(error.value).startswith(f"{tmp_path / 'mine.json'}: ")
+
+
+def test_the_stress_cli_refuses_an_empty_store_in_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"{}")
+    result = run_cli("stress", "--store", "snapshot", "--store-file", str(empty),
+                     "--writers", "1", "--updates", "1", "--crash-trials", "0")
+    assert_one_line_error(result, 2, f"{empty}:", "no entries")

@@ -52,7 +52,7 @@ def rewrite(folder: Path, **changes: object) -> None:
 
 def test_the_run_folders_are_recorded_relative_with_the_absolute_beside(tmp_path: Path) -> None:
     data = json.loads((compared_tree(tmp_path) / COMPARISON).read_text())
-    assert data["schema_version"] == SCHEMA_VERSION == 2
+    assert data["schema_version"] == SCHEMA_VERSION == 3
     assert (data["before"], data["after"]) == ("../runs/before", "../runs/after")
     assert data["before_absolute"] == str((tmp_path / "runs" / "before").resolve())
     assert data["after_absolute"] == str((tmp_path / "runs" / "after").resolve())
@@ -95,7 +95,7 @@ def test_version_1_with_absolute_paths_only_is_still_read(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("changes", "fragment"), [
-    ({"schema_version": 3}, "schema_version 3 is not one this harness reads (1 or 2)"),
+    ({"schema_version": 4}, "schema_version 4 is not one this harness reads (1, 2 or 3)"),
     ({"schema_version": None}, "schema_version None is not one"),
     ({"schema_version": True}, "schema_version True is not one"),
     ({"before": ["..", "runs", "before"]}, "key 'before' must be a non-empty path string"),
@@ -120,3 +120,48 @@ def test_a_comparison_json_that_is_not_an_object_is_refused(tmp_path: Path, text
                                                             fragment: str) -> None:
     (tmp_path / COMPARISON).write_text(text)
     assert fragment in refusal(tmp_path)
+
+
+def test_each_runs_identity_is_recorded(tmp_path: Path) -> None:
+    data = json.loads((compared_tree(tmp_path) / COMPARISON).read_text())
+    meta = json.loads((tmp_path / "runs" / "after" / "meta.json").read_text())
+    assert data["after_run"] == {"started_at": meta["started_at"],
+                                 "finished_at": meta["finished_at"],
+                                 "store": meta["config"]["store"],
+                                 "store_sha256": meta["store"]["sha256"]}
+
+
+@pytest.mark.parametrize("how", ["swapped", "re-run"])
+def test_another_run_at_the_recorded_path_is_refused(tmp_path: Path, how: str) -> None:
+    # GIVEN a comparison, and then another run put where one of its runs was
+    folder = compared_tree(tmp_path)
+    runs = tmp_path / "runs"
+    if how == "swapped":
+        (runs / "before").rename(runs / "x")
+        (runs / "after").rename(runs / "before")
+        (runs / "x").rename(runs / "after")
+    else:
+        meta = json.loads((runs / "after" / "meta.json").read_text())
+        meta["started_at"] = "2030-01-01T00:00:00+00:00"
+        (runs / "after" / "meta.json").write_text(json.dumps(meta))
+    # THEN loading it names the run that is not the one compared, in one line
+    message = refusal(folder)
+    role = "before" if how == "swapped" else "after"
+    assert f"the run at {(runs / role).resolve()} is not the one this comparison was made " \
+        "from" in message
+
+
+def test_version_2_without_identities_is_still_read(tmp_path: Path) -> None:
+    folder = compared_tree(tmp_path)
+    rewrite(folder, schema_version=2, before_run=None, after_run=None)
+    assert load_comparison_sources(folder)[0] == (tmp_path / "runs" / "before").resolve()
+
+
+@pytest.mark.parametrize("value", [None, "x", {"started_at": "t"}])
+def test_a_bad_identity_is_refused_naming_the_key(tmp_path: Path, value: object) -> None:
+    folder = compared_tree(tmp_path)
+    path = folder / COMPARISON
+    data = json.loads(path.read_text())
+    data["before_run"] = value
+    path.write_text(json.dumps(data))
+    assert "key 'before_run' must be an object" in refusal(folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,19 @@ from session_store_harness.model.redaction import (
     REDACTED,
     is_secret_name,
     redact_argv,
+    redact_document,
     redact_env,
     redact_environment,
+    redact_text,
     secret_values,
+    secrets_to_hide,
 )
+from session_store_harness.model.result_folder import meta_json, write_run
+from session_store_harness.model.run import Run, StoreInfo
 from session_store_harness.writers.calibration_json import calibration_json
 from session_store_harness.writers.stress_json import stress_json
 from session_store_harness.writers.sweep_json import sweep_json
+from tests.fakes import fake_run
 
 NO_ENVIRON: dict[str, str] = {}  # redact_argv reads os.environ unless told otherwise
 SECRET_ARGV = ("harness", "run", "--env", "OPENCLAW_API_KEY=key-value-1", "--env=HARNESS_DB_"
@@ -123,3 +130,77 @@ def test_calibration_json_records_argv_redacted_when_given() -> None:
     data = json.loads(calibration_json(result, SECRET_ARGV))
     assert data["argv"][3] == f"OPENCLAW_API_KEY={REDACTED}"
     assert "value" not in json.dumps(data)
+
+
+# ---- by value, across whole documents ---------------------------------------------------------
+
+PROCESS_SECRET = "s3cr3t-tok"  # OPENCLAW_TOKEN in the process environment
+ENV_SECRET = "k3y-from-env"  # a run's own secret-named --env
+
+
+def leaky_run(store_file: Path) -> Run:
+    """A run whose secret values turn up under harmless names and in free text."""
+    run = fake_run(f"lbl-{PROCESS_SECRET}", [50.0, 51.0], 2.0, 52.0)
+    config = replace(run.config, generate=None, store_file=store_file,
+                     env=(("PYTHONWARNINGS", PROCESS_SECRET), ("OPENCLAW_API_KEY", ENV_SECRET)))
+    worker = replace(run.repeats[0].worker,
+                     stderr_tail=f"token={PROCESS_SECRET} key={ENV_SECRET}\n")
+    return replace(run, config=config, store=StoreInfo(str(store_file), 1, "abc"),
+                   argv=("harness", "run", "--label", f"lbl-{PROCESS_SECRET}"),
+                   environment={"env": {"HARNESS_PAD": ENV_SECRET}},
+                   repeats=(replace(run.repeats[0], worker=worker, error=ENV_SECRET),))
+
+
+def test_secrets_to_hide_are_long_enough_and_longest_first() -> None:
+    hidden = secrets_to_hide((("A_KEY", "abcd"), ("HOME", "/root-xyz")),
+                             {"B_TOKEN": "abcdefgh", "C_TOKEN": "42"})
+    assert hidden == ("abcdefgh", "abcd")
+    assert redact_text("x abcdefgh abcd 42", hidden) == f"x {REDACTED} {REDACTED} 42"
+
+
+def test_redact_document_blanks_every_string_keys_and_paths_too() -> None:
+    doc = {"a": ["x-abcd-y", ("abcd", 4)], "abcd": Path("/p/abcd"), "n": None, "f": 1.5,
+           "b": True}
+    assert redact_document(doc, ("abcd",)) == {
+        "a": [f"x-{REDACTED}-y", [REDACTED, 4]], REDACTED: f"/p/{REDACTED}", "n": None,
+        "f": 1.5, "b": True}
+
+
+def test_meta_json_blanks_secret_values_wherever_they_are(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    monkeypatch.setenv("OPENCLAW_TOKEN", PROCESS_SECRET)
+    run = leaky_run(tmp_path / PROCESS_SECRET / "sessions.json")
+    text = meta_json(run)
+    assert PROCESS_SECRET not in text and ENV_SECRET not in text
+    meta = json.loads(text)
+    assert meta["config"]["label"] == f"lbl-{REDACTED}"
+    assert meta["config"]["env"] == {"PYTHONWARNINGS": REDACTED, "OPENCLAW_API_KEY": REDACTED}
+    assert meta["config"]["store_file"] == str(tmp_path / REDACTED / "sessions.json")
+    assert meta["store"]["source"] == meta["config"]["store_file"]
+    assert meta["repeats"][0]["worker"]["stderr_tail"] == f"token={REDACTED} key={REDACTED}\n"
+    # the run in memory keeps the real values: it is what the worker was started with
+    assert dict(run.config.env)["PYTHONWARNINGS"] == PROCESS_SECRET
+
+
+def test_worker_stderr_file_holds_no_secret(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    monkeypatch.setenv("OPENCLAW_TOKEN", PROCESS_SECRET)
+    folder = tmp_path / "result"
+    folder.mkdir()
+    write_run(leaky_run(tmp_path / "sessions.json"), folder)
+    assert (folder / "worker-1-stderr.txt").read_text() == f"token={REDACTED} key={REDACTED}\n"
+    for path in folder.iterdir():
+        assert PROCESS_SECRET not in path.read_text() and ENV_SECRET not in path.read_text()
+
+
+def test_stress_json_blanks_secret_values_in_its_config(monkeypatch: pytest.MonkeyPatch,
+                                                        ) -> None:
+    monkeypatch.setenv("OPENCLAW_TOKEN", PROCESS_SECRET)
+    config = StressConfig(store="wholefile", generate=None,
+                          store_file=Path(f"/data/{PROCESS_SECRET}/s.json"))
+    result = ConcurrencyResult(writers=4, updates_each=200, reuse_loaded_store=False,
+                               shared_count=800, own_counts={}, writer_failures=[], reads=10,
+                               invalid_reads=0, leftovers=[])
+    text = stress_json(StressReport(config, ("harness", "stress"), result, None))
+    assert PROCESS_SECRET not in text
+    assert json.loads(text)["config"]["store_file"] == f"/data/{REDACTED}/s.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -143,3 +144,83 @@ def test_an_untrimmed_sample_survives_the_round_trip(tmp_path: Path) -> None:
     write_run(replace(run, repeats=(repeat,)), folder)
     loaded: Sample = load_run(folder).repeats[0].samples[-1]
     assert loaded.untrimmed_rss_bytes == round(26.5 * MB)
+
+
+def replace_first_figure(path: Path, column: str, text: str) -> None:
+    """Put `text` in `column` of the CSV's first data row."""
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index(column)] = text
+    path.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+
+
+@pytest.mark.parametrize(("csv_name", "column"), [
+    ("samples.csv", "rss_mb"), ("samples.csv", "peak_rss_mb"),
+    ("samples.csv", "untrimmed_rss_mb"), ("samples.csv", "elapsed_ms"),
+    ("cycles.csv", "load_ms"), ("cycles.csv", "update_ms"), ("cycles.csv", "cycle"),
+    ("timeline.csv", "rss_mb"), ("timeline.csv", "time_ms"),
+])
+@pytest.mark.parametrize("figure", ["nan", "inf", "-inf", "1e400", "-50", "1e308"])
+def test_a_figure_no_run_can_have_is_refused_naming_the_csv_and_column(
+        tmp_path: Path, csv_name: str, column: str, figure: str) -> None:
+    folder = written(tmp_path)
+    if figure == "1e308" and not column.endswith("_mb"):
+        return  # a finite time or cycle this large is merely implausible, not unreadable
+    replace_first_figure(folder / csv_name, column, figure)
+    with pytest.raises(HarnessError) as caught:
+        load_run(folder)
+    message = str(caught.value)
+    assert message.startswith(f"{folder / csv_name}: column {column!r} holds {figure!r}")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(("field", "value", "fragment"), [
+    ("cycles", True, "field 'config.cycles' must be int, got True"),
+    ("cycles", "5", "field 'config.cycles' must be int, got '5'"),
+    ("cycles", 5.0, "field 'config.cycles' must be int"),
+    ("trim", 1, "field 'config.trim' must be bool, got 1"),
+    ("interval_ms", "10", "field 'config.interval_ms' must be float"),
+    ("interval_ms", True, "field 'config.interval_ms' must be float"),
+    ("interval_ms", float("nan"), "field 'config.interval_ms' must be a finite number"),
+    ("label", 7, "field 'config.label' must be str"),
+    ("heap", None, "field 'config.heap' must be str, got None"),
+    ("generate", {"profile": "realistic", "seed": "1", "target_kb": 100},
+     "field 'config.generate.seed' must be int"),
+    ("generate", {"profile": "realistic", "seed": 1, "target_kb": True},
+     "field 'config.generate.target_kb' must be int"),
+])
+def test_every_config_field_is_type_checked(tmp_path: Path, field: str, value: object,
+                                            fragment: str) -> None:
+    folder = written(tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["config"][field] = value
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(HarnessError) as caught:
+        load_run(folder)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+    assert str(caught.value).startswith(str(folder / "meta.json"))
+
+
+def test_a_whole_number_float_field_and_optional_fields_still_load(tmp_path: Path) -> None:
+    folder = written(tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["config"]["interval_ms"] = 10  # a float written as a JSON integer
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert load_run(folder).config.interval_ms == 10.0
+
+
+@pytest.mark.parametrize("command", ["gate", "report", "compare"])
+def test_the_commands_refuse_a_non_finite_rss_in_one_line(tmp_path: Path, command: str) -> None:
+    from tests.conftest import assert_one_line_error, run_cli
+
+    folder = written(tmp_path)
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    replace_first_figure(folder / "samples.csv", "rss_mb", "nan")
+    args = {"gate": (str(folder), "--baseline", str(other)),
+            "report": (str(folder), "-o", str(tmp_path / "out.html")),
+            "compare": (str(other), str(folder), "-o", str(tmp_path / "cmp"))}[command]
+    result = run_cli(command, *args)
+    assert_one_line_error(result, 2, f"{folder / 'samples.csv'}: column 'rss_mb' holds 'nan'")
+    assert "Traceback" not in result.stderr
