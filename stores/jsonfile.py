@@ -226,6 +226,8 @@ def _write_array(array: list | tuple, newline: str, out: list[str]) -> None:
         return
     inner = newline + "  "
     separator = "[" + inner
+    # the value dispatch repeats _write_object's on purpose: a shared helper costs a call per
+    # value on the save path, which the workers time
     for value in array:
         out.append(separator)
         if type(value) is str:
