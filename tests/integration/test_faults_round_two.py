@@ -431,7 +431,7 @@ def _null_repeats(folder: Path) -> None:
 
 @pytest.mark.parametrize(("damage", "fragment"), [
     (_drop_rss, "samples.csv: columns"),
-    (_text_rss, "column 'rss_mb' holds 'lots', not a number"),
+    (_text_rss, "column 'rss_mb' holds 'lots', not a finite number"),
     (_meta_list, "meta.json: not a JSON object"),
     (_null_repeats, "field 'repeats' must be list, got None"),
 ], ids=["no-rss_mb", "text-in-rss_mb", "meta-list", "repeats-null"])
