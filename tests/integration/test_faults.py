@@ -26,12 +26,21 @@ def start_cli(*args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _command_line(process: psutil.Process) -> str:
+    """A child's command line; "" for one that exited meanwhile (a zombie the harness has not
+    reaped yet, such as its `git` probe, has no command line to read)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def wait_for_worker(harness: subprocess.Popen[str], folder: Path) -> psutil.Process:
     """The worker, once it has sent a few samples."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = [c for c in psutil.Process(harness.pid).children(recursive=True)
-                   if "session_store_harness.worker" in " ".join(c.cmdline())]
+                   if "session_store_harness.worker" in _command_line(c)]
         if workers:
             time.sleep(1.5)  # let some cycles and samples happen
             return workers[0]
