@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -21,9 +23,27 @@ LONG_RUN = ("run", "--repeat", "1", "--store", "wholefile", "--profile", "realis
             "--target-kb", "1500", "--cycles", "100000", "--sample-every", "1")
 
 
+STARTED: list[subprocess.Popen[str]] = []
+
+
 def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "session_store_harness.cli", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "session_store_harness.cli", *args],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    STARTED.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+def _no_harness_left_running() -> Iterator[None]:
+    """A test that fails half-way must not leave its 100,000-cycle run going: kill each harness
+    it started (by the process group recorded at start) and close its pipes."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
 
 
 def _command_line(process: psutil.Process) -> str:
