@@ -65,10 +65,10 @@ def write_run(run: Run, folder: Path,
     `derived(run)` gives further files made from the run (summary.json), computed from the
     returned run, so they agree figure for figure with the folder; `meta.json` comes last.
     """
-    kept = _with_folder(as_written(run), folder)
-    write_text(folder / "samples.csv", samples_csv(kept))
-    write_text(folder / "cycles.csv", cycles_csv(kept))
-    write_text(folder / "timeline.csv", timeline_csv(kept))
+    texts = _csv_texts(run)
+    kept = _with_folder(_read_back(run, texts), folder)
+    for name, text in texts.items():  # the very text `kept` was read from: rendered once
+        write_text(folder / name, text)
     for index, repeat in enumerate(kept.repeats, start=1):
         if repeat.worker.stderr_tail:
             write_text(folder / f"worker-{index}-stderr.txt", stderr_text(kept, repeat))
@@ -78,10 +78,15 @@ def write_run(run: Run, folder: Path,
     return kept
 
 
-def as_written(run: Run) -> Run:
+def _csv_texts(run: Run) -> dict[str, str]:
+    return {"samples.csv": samples_csv(run), "cycles.csv": cycles_csv(run),
+            "timeline.csv": timeline_csv(run)}
+
+
+def _read_back(run: Run, texts: dict[str, str]) -> Run:
     """The run at the CSVs' resolution (0.001 MB, 0.001 ms): what `load_run` gives back."""
-    samples, cycles, timeline = (_group(list(csv.DictReader(io.StringIO(text)))) for text in (
-        samples_csv(run), cycles_csv(run), timeline_csv(run)))
+    samples, cycles, timeline = (_group(list(csv.DictReader(io.StringIO(texts[name]))))
+                                 for name in ("samples.csv", "cycles.csv", "timeline.csv"))
     return replace(run, repeats=tuple(replace(
         repeat, samples=tuple(map(_sample, samples.get(index, []))),
         cycles=tuple(map(_cycle, cycles.get(index, []))),

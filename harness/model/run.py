@@ -96,10 +96,10 @@ class WorkerRun:
 
     @property
     def sampled_peak_rss_bytes(self) -> int | None:
-        """The highest RSS the harness itself read: every sample and every timeline point."""
-        readings = [s.peak_rss_bytes for s in self.samples] + [s.rss_bytes for s in self.samples]
-        readings += [p.rss_bytes for p in self.timeline]
-        return max(readings, default=None)
+        """The highest RSS the harness itself read: every sample and every timeline point (a
+        sample's `peak_rss_bytes` already covers its own reading and the points before it)."""
+        return max([*(s.peak_rss_bytes for s in self.samples),
+                    *(p.rss_bytes for p in self.timeline)], default=None)
 
     @property
     def peak_rss_bytes(self) -> int | None:
