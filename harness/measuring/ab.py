@@ -20,6 +20,7 @@ from session_store_harness.measuring.runner import (
     MAX_HASH_SEED,
     layouts,
     now,
+    run_in_turn,
     run_repeat,
     store_source,
 )
@@ -123,16 +124,17 @@ def _interleaved(plan: AbPlan, pristine: Path, scratch: Path) -> dict[str, list[
     seeds = plan.side_layout_seeds
     drawn = {side: layouts(seeds[side], plan.config(side).runtime, dict(plan.config(side).env))
              for side in SIDES}
+    sequence = plan.sequence
     done: dict[str, list[WorkerRun]] = {side: [] for side in SIDES}
-    try:
-        for side in plan.sequence:
-            index = len(done[side]) + 1
-            done[side].append(run_repeat(plan.config(side), pristine, scratch / f"{side}-{index}",
-                                         next(drawn[side]), first=not any(done.values())))
-            if done[side][-1].status != "complete":
-                break
-    except KeyboardInterrupt:
-        pass  # between workers: the repeats done are kept; too few mark the runs interrupted
+
+    def step(turn: int, first: bool) -> WorkerRun:
+        side = sequence[turn]
+        done[side].append(run_repeat(plan.config(side), pristine,
+                                     scratch / f"{side}-{len(done[side]) + 1}",
+                                     next(drawn[side]), first=first))
+        return done[side][-1]
+
+    run_in_turn(step, len(sequence))
     return done
 
 

@@ -152,19 +152,29 @@ def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
     Stops at the first repeat that does not complete: later repeats would not be comparable.
     """
     started_at = now()
-    repeats: list[WorkerRun] = []
     drawn = layouts(layout_seed, config.runtime, dict(config.env))
-    try:
-        for index in range(1, config.repeat + 1):
-            progress = (lambda cycle, i=index: on_cycle(i, cycle)) if on_cycle else None
-            repeats.append(run_repeat(config, pristine, scratch / f"repeat-{index}",
-                                      next(drawn), progress, first=not repeats))
-            if repeats[-1].status != "complete":
-                break
-    except KeyboardInterrupt:
-        pass  # between workers: the repeats done are kept; too few of them mark it interrupted
+    repeats = run_in_turn(
+        lambda index, first: run_repeat(
+            config, pristine, scratch / f"repeat-{index + 1}", next(drawn),
+            (lambda cycle, i=index + 1: on_cycle(i, cycle)) if on_cycle else None, first),
+        config.repeat)
     return Run(config=config, environment=environment, store=store, started_at=started_at,
                finished_at=now(), repeats=tuple(repeats), argv=argv, layout_seed=layout_seed)
+
+
+def run_in_turn(step: Callable[[int, bool], WorkerRun], count: int) -> list[WorkerRun]:
+    """`step(index, first)` for index 0..count-1, stopping at the first repeat that does not
+    complete (later ones would not be comparable) or at Ctrl-C between workers; the repeats done
+    are kept either way (too few of them mark the run interrupted)."""
+    done: list[WorkerRun] = []
+    try:
+        for index in range(count):
+            done.append(step(index, not done))
+            if done[-1].status != "complete":
+                break
+    except KeyboardInterrupt:
+        pass
+    return done
 
 
 def run_repeat(config: RunConfig, pristine: Path, folder: Path, layout: dict[str, int] | None,
