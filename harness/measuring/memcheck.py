@@ -61,8 +61,6 @@ FLOOR_SLACK_BYTES = 64 * 1024
 LAUNCHER = Path(__file__).with_name("launcher.py")  # run as a script, see its docstring
 
 
-
-
 @dataclass(frozen=True)
 class CommandMeasurement:
     """One run of a command: how it ended and its peak memory (bytes) by each method."""

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+
+from session_store_harness.errors import HarnessError
 
 SHADOWING_VARIABLES = ("PYTHONPATH",)
 # Thread pools of the numeric libraries (OpenBLAS, OpenMP, MKL) the parent loads for summaries.
@@ -125,3 +128,11 @@ def interrupts_deferred() -> Iterator[None]:
     if caught and not _SignalState.raised:
         _SignalState.raised = caught[0] != signal.SIGINT
         raise KeyboardInterrupt() if caught[0] == signal.SIGINT else Interrupted(caught[0])
+
+
+def node_binary() -> str:
+    """The `node` that runs the Node workers and stress writers, or a one-line refusal."""
+    node = shutil.which("node")
+    if node is None:
+        raise HarnessError("--runtime node needs Node.js (node) on the PATH")
+    return node

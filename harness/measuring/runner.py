@@ -29,6 +29,7 @@ from session_store_harness.measuring.processes import (
     child_env,
     describe_interruption,
     kill_group,
+    node_binary,
     python_module,
 )
 from session_store_harness.measuring.sampler import RssSampler, kernel_peak_rss_bytes
@@ -93,10 +94,7 @@ def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int
 def _interpreter(runtime: str) -> list[str]:
     if runtime == "python":
         return python_module("session_store_harness.worker")
-    node = shutil.which("node")
-    if node is None:
-        raise HarnessError("--runtime node needs Node.js (node) on the PATH")
-    return [node, "--expose-gc", str(NODE_WORKER)]
+    return [node_binary(), "--expose-gc", str(NODE_WORKER)]
 
 
 def store_source(config: RunConfig) -> Path:

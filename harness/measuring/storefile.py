@@ -31,7 +31,7 @@ def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
             entries = generate(config.generate, path).entries
             source = "generated"
         else:
-            entries, source = _copied(config.store_file, path)
+            entries, source = copy_user_store(config.store_file, path)
         return path, StoreInfo(source=source, size_bytes=path.stat().st_size,
                                sha256=file_sha256(path), entries=entries)
     except OSError as exc:  # the scratch folder's file system (TMPDIR) is full or gone
@@ -40,8 +40,9 @@ def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
                            f"{scratch.parent} ({exc.strerror or exc}); nothing was run") from None
 
 
-def _copied(source_path: Path, path: Path) -> tuple[int, str]:
-    """Copy the user's store to `path`; its entry count and where it came from."""
+def copy_user_store(source_path: Path, path: Path) -> tuple[int, str]:
+    """Copy the user's store to `path` and check it (`checked_entries`), for `run`, `ab` and
+    `stress` alike; its entry count and where it came from."""
     if not source_path.is_file():
         raise HarnessError(f"{source_path}: store file does not exist or is not a file")
     try:

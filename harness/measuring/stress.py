@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -27,8 +26,8 @@ from typing import Any
 from session_store_harness import stores
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, HarnessError
 from session_store_harness.generating.generator import GenerateSpec, generate
-from session_store_harness.measuring.processes import child_env, python_module
-from session_store_harness.measuring.storefile import checked_entries
+from session_store_harness.measuring.processes import child_env, node_binary, python_module
+from session_store_harness.measuring.storefile import copy_user_store
 from session_store_harness.model.config import RUNTIME_STORES, check_range
 from session_store_harness.stores import StoreError, store_class
 from session_store_harness.stores.jsonfile import read_bytes
@@ -97,11 +96,7 @@ def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressRepo
     with tempfile.TemporaryDirectory(prefix="harness-stress-") as scratch:
         path = Path(scratch) / "sessions.json"
         if config.store_file is not None:
-            if not config.store_file.is_file():
-                raise HarnessError(f"{config.store_file}: store file does not exist or is not "
-                                   "a file")
-            shutil.copyfile(config.store_file, path)
-            check_start(path, config.store_file)
+            copy_user_store(config.store_file, path)
         else:
             generate(config.generate, path)
         result = concurrency(config.store, path, config.writers, config.updates,
@@ -110,13 +105,6 @@ def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressRepo
                         reuse=config.reuse_loaded_store,
                         runtime=config.runtime) if config.crash_trials else None
     return StressReport(config, argv, result, crash)
-
-
-def check_start(copy: Path, source: Path) -> None:
-    """The store must be one `harness run` would take too: the very same check, so `run` and
-    `stress` refuse and accept the same files (the strict parser checks the files writers
-    leave, not the user's)."""
-    checked_entries(copy, source)
 
 
 @dataclass(frozen=True)
@@ -188,13 +176,6 @@ class CrashResult:
                   "leftovers after the next writer": self.leftovers_after_next_write,
                   "failed writes after a kill": self.next_write_failures}
         return [f"{count} {what}" for what, count in counts.items() if count]
-
-
-def node_binary() -> str:
-    node = shutil.which("node")
-    if node is None:
-        raise HarnessError("--runtime node needs Node.js (node) on the PATH")
-    return node
 
 
 def writer_command(store: str, path: Path, key: str, updates: int, shared: bool,

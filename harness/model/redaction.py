@@ -76,13 +76,11 @@ def redact_argv(argv: Sequence[str], env: Iterable[tuple[str, str]] = (),
     """The command line as it may be written: secret `NAME=VALUE` settings (`--env NAME=V`,
     `--env=NAME=V`, or a bare `NAME=V`) and every secret value seen in `environ` (the
     process's environment by default) or in `env` (the run's `--env` pairs) blanked."""
-    secrets = secret_values(os.environ if environ is None else environ, dict(env))
-    # the longest first, so a secret holding another is blanked whole
-    ordered = sorted(secrets, key=len, reverse=True)
+    hunted = secrets_to_hide(env, environ)
     redacted: list[str] = []
     follows_env_option = False
     for arg in argv:
-        redacted.append(_redact_values(_redact_setting(arg, follows_env_option), ordered))
+        redacted.append(redact_text(_redact_setting(arg, follows_env_option), hunted))
         follows_env_option = arg == ENV_OPTION
     return redacted
 
@@ -100,13 +98,6 @@ def _redact_assignment(setting: str) -> str:
     return f"{name}={REDACTED}" if sep and is_secret_name(name) else setting
 
 
-def _redact_values(arg: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if len(secret) >= MIN_SECRET_IN_ARGUMENT and secret in arg:
-            arg = arg.replace(secret, REDACTED)
-    return arg
-
-
 def secrets_to_hide(env: Iterable[tuple[str, str]] = (),
                     environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The secret values to blank by value: those of `environ` (the process's environment by
@@ -119,7 +110,9 @@ def secrets_to_hide(env: Iterable[tuple[str, str]] = (),
 
 def redact_text(text: str, secrets: Sequence[str]) -> str:
     """`text` with every one of `secrets` (as given by `secrets_to_hide`) blanked."""
-    return _redact_values(text, secrets)
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def redact_document(document: Any, secrets: Sequence[str]) -> Any:

@@ -224,16 +224,13 @@ def _environment_facts(run: Run) -> list[str]:
             f"{run.store.size_bytes} bytes, sha256 {run.store.sha256[:12]}",
             str(run.heap_measure), "yes" if config.trim else "no", run.runtime,
             _text(env.get("platform", {}).get("description")), _text(env.get("cpu_count")),
-            _memory_limit(env), _text(env.get("git_commit")), _text(_store_commit(env))]
+            _text(env.get("cgroup_memory_limit")), _text(env.get("git_commit")),
+            _text(_store_commit(env))]
 
 
 def _store_commit(env: dict[str, Any]) -> str | None:
     """The commit of the code under test; runs recorded before it was kept have none."""
     return env.get("code_under_test", {}).get("store", {}).get("git_commit")
-
-
-def _memory_limit(env: dict[str, Any]) -> str:
-    return _text(env.get("cgroup_memory_limit"))
 
 
 def _text(value: object) -> str:

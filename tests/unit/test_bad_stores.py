@@ -316,17 +316,16 @@ def test_the_pre_check_leaves_the_worker_headroom() -> None:
     assert 300 < max_depth() < sys.getrecursionlimit() // 2 - 20
 
 
-@pytest.mark.parametrize("check", ["run", "stress"])
-def test_run_and_stress_agree_on_empty_stores_and_nested_duplicates(tmp_path: Path,
-                                                                     check: str) -> None:
+def test_the_one_store_check_refuses_empty_stores_and_takes_nested_duplicates(
+        tmp_path: Path) -> None:
+    # `run`, `ab` and `stress` all take the user's file through copy_user_store
     from session_store_harness.errors import HarnessError
-    from session_store_harness.measuring.storefile import checked_entries
-    from session_store_harness.measuring.stress import check_start
+    from session_store_harness.measuring.storefile import copy_user_store
 
     def checked(content: bytes) -> None:
-        path = tmp_path / "s.json"
-        path.write_bytes(content)
-        (checked_entries if check == "run" else check_start)(path, tmp_path / "mine.json")
+        mine = tmp_path / "mine.json"
+        mine.write_bytes(content)
+        copy_user_store(mine, tmp_path / "copy.json")
 
     with pytest.raises(HarnessError, match="no entries"):
         checked(b"{}")
