@@ -3,7 +3,7 @@
 `allocator` (default, cheap): heap = bytes in pymalloc blocks in use + glibc malloc in-use bytes
 (`mallinfo2().uordblks + hblkhd`); external = memory the allocators hold but have not handed out
 (pymalloc arena bytes not in blocks + glibc free chunks `fordblks`). `tracemalloc` (opt-in,
-6.5x slower per cycle on `wholefile` at 7600 KB, measured): heap = tracemalloc's traced
+5.9-6.5x slower per cycle on `wholefile` at 7600 KB, measured): heap = tracemalloc's traced
 current size; external as above.
 """
 
