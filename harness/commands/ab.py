@@ -18,6 +18,7 @@ from session_store_harness.commands.options import (
     store_shape_options,
 )
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
+from session_store_harness.judging.catalog import DEFAULT_REGRESSION_METRICS
 from session_store_harness.measuring.ab import ORDERS, AbPlan, measure_ab, store_spec_of
 from session_store_harness.measuring.measure import new_folder, resolve_layout_seed
 from session_store_harness.measuring.runner import new_layout_seed
@@ -58,12 +59,25 @@ def parse_store_spec(spec: str) -> dict[str, Any]:
 @click.option("--order-seed", type=int,
               help="Seed of --order random (default: random, recorded in ab.json).")
 @layout_options
+@click.option("--max-repeat", type=int,
+              help="Sequential: from --repeat a side, add ABBA blocks until the gate's verdict "
+              "on every metric is clear (or this many a side); needs --max-regression.")
+@click.option("--max-regression",
+              help="The gate's threshold the sequential run stops on, e.g. 5%.")
+@click.option("--metrics", default=",".join(DEFAULT_REGRESSION_METRICS), show_default=True,
+              help="The gated metrics the sequential run stops on.")
 def ab(before_spec: str, after_spec: str, output: Path, order: str, order_seed: int | None,
-       layout_seed: int | None, fixed_layout: bool, **values: Any) -> None:
+       layout_seed: int | None, fixed_layout: bool, max_repeat: int | None,
+       max_regression: str | None, metrics: str, **values: Any) -> None:
     """Measure BEFORE and AFTER (STORE[+reuse]) with interleaved repeats over one store."""
+    from session_store_harness.settings.gate_config import gate_limits
+
+    limits = (None if max_regression is None
+              else gate_limits({}, max_regression=max_regression, metrics=metrics))
     plan = AbPlan(before=_config(before_spec, values), after=_config(after_spec, values),
                   order=order, order_seed=_order_seed(order, order_seed),
-                  layout_seed=None if fixed_layout else resolve_layout_seed(layout_seed))
+                  layout_seed=None if fixed_layout else resolve_layout_seed(layout_seed),
+                  limits=limits, max_repeat=max_repeat)
     runs = measure_ab(plan, new_folder(output), tuple(sys.argv))
     with contextlib.suppress(OSError):  # the folders are what counts, and they are written
         click.echo(_report(plan, runs, output))
@@ -82,10 +96,25 @@ def _order_seed(order: str, seed: int | None) -> int | None:
 
 def _report(plan: AbPlan, runs: tuple[Run, Run], output: Path) -> str:
     reports = [run_report(run, str(run.folder)) for run in runs]
-    sequence = "".join("A" if side == "before" else "B" for side in plan.sequence)
-    return "\n".join([*reports, f"interleaved {store_spec_of(plan.before)} (A) and "
-                      f"{store_spec_of(plan.after)} (B): {sequence} ({output / 'ab.json'})",
-                      f"judge with: harness compare {output / 'before'} {output / 'after'}"])
+    ran = runs[0].interleaved_order
+    sequence = "".join("A" if side == "before" else "B" for side in ran)
+    lines = [*reports, f"interleaved {store_spec_of(plan.before)} (A) and "
+             f"{store_spec_of(plan.after)} (B): {sequence} ({output / 'ab.json'})"]
+    if plan.max_repeat is not None:
+        lines.append(_sequential_line(plan, runs))
+    return "\n".join([*lines, f"judge with: harness compare {output / 'before'} "
+                      f"{output / 'after'}"])
+
+
+def _sequential_line(plan: AbPlan, runs: tuple[Run, Run]) -> str:
+    done = len(runs[0].repeats)
+    if not runs[0].complete or not runs[1].complete:
+        return f"sequential: stopped early after {done} repeats a side (not complete)"
+    clear = bool(runs[0].repeats) and done < plan.most
+    why = ("the gate's outcome was clear" if clear
+           else f"at --max-repeat {plan.most}, whatever was clear by then")
+    return (f"sequential: {done} repeats a side were needed ({why}; looks planned at "
+            f"{', '.join(map(str, plan.looks))})")
 
 
 def _check(runs: tuple[Run, Run]) -> None:

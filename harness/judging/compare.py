@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from session_store_harness.judging.levels import level_for, planned_looks
 from session_store_harness.judging.metrics import (
     METRICS,
     TIME_METRICS,
     Metric,
     values_of,
 )
-from session_store_harness.judging.stats import MIN_REPEATS, Difference, difference
+from session_store_harness.judging.stats import ALPHA, Difference, difference, min_repeats
 from session_store_harness.model.run import Run
 
 
@@ -91,6 +92,12 @@ class Comparison:
     metrics: tuple[MetricComparison, ...]
     mismatches: tuple[Mismatch, ...]
     warnings: tuple[str, ...]
+    alpha: float = ALPHA  # the level each metric was tested at
+
+    @property
+    def min_repeats(self) -> int:
+        """The fewest repeats a side with which any change can be significant at `alpha`."""
+        return min_repeats(self.alpha)
 
     def get(self, name: str) -> MetricComparison | None:
         return next((m for m in self.metrics if m.metric.name == name), None)
@@ -107,17 +114,22 @@ def comparable_metrics(before: Run, after: Run) -> tuple[Metric, ...]:
     return tuple(m for m in METRICS if m.name not in TIME_METRICS and m.name != "heap_last_mb")
 
 
-def compare_runs(before: Run, after: Run) -> Comparison:
+def compare_runs(before: Run, after: Run, alpha: float | None = None) -> Comparison:
+    """Every metric both runs have, each tested at `alpha` (default: 0.05 over the looks of the
+    runs' sequential design, if any; the gate passes a level split over its metrics too)."""
+    level = level_for(looks=planned_looks(before, after)) if alpha is None else alpha
     rows = []
     for metric in comparable_metrics(before, after):
         old, new = values_of(before, metric.name), values_of(after, metric.name)
         if old and new:
-            rows.append(MetricComparison(metric, difference(old, new, metric.floor)))
+            rows.append(MetricComparison(metric, difference(old, new, metric.floor, level)))
     found = mismatches(before, after)
-    return Comparison(before, after, tuple(rows), found, tuple(_caveats(before, after, rows)))
+    return Comparison(before, after, tuple(rows), found,
+                      tuple(_caveats(before, after, rows, min_repeats(level))), level)
 
 
-def _caveats(before: Run, after: Run, rows: list[MetricComparison]) -> list[str]:
+def _caveats(before: Run, after: Run, rows: list[MetricComparison],
+             needed: int) -> list[str]:
     """What the reader must know besides the setup differences (`Comparison.mismatches`)."""
     warnings = []
     if _measured_apart(before, after):
@@ -130,10 +142,10 @@ def _caveats(before: Run, after: Run, rows: list[MetricComparison]) -> list[str]
         if not run.complete:
             warnings.append(f"{role} ({run.name}) is incomplete ({run.status}: {run.error}); "
                             "its figures stop early")
-        if len(run.measured) < MIN_REPEATS:
+        if len(run.measured) < needed:
             warnings.append(f"{role} ({run.name}) has {len(run.measured)} repeat(s): at least "
-                            f"{MIN_REPEATS} a side are needed for any change to be significant "
-                            "(use --repeat 5)")
+                            f"{needed} a side are needed for any change to be significant "
+                            f"(use --repeat {max(5, needed)})")
     if before.heap_measure != after.heap_measure:
         warnings.append("heap and times are left out: tracing slows a run several times")
     noisy = [row.metric.label for row in rows if row.difference.noisy]

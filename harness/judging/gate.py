@@ -1,6 +1,7 @@
 """The CI gate: absolute limits and significant regressions. Pure; callable without argv.
 
-A regression fails the gate only when it is both significant (Mann-Whitney U, p < 0.05) and
+A regression fails the gate only when it is both significant (exact Mann-Whitney U, at 0.05
+split over the gated metrics and the looks of a sequential run: `judging/levels.py`) and
 larger than the threshold; a change over the threshold that is not significant is
 `inconclusive` (rerun with more repeats), so a noisy runner does not fail pull requests at random.
 The gate never passes what it did not measure: runs that are not comparable are refused (exit 2)
@@ -33,8 +34,9 @@ from session_store_harness.judging.compare import (
     MetricComparison,
     compare_runs,
 )
+from session_store_harness.judging.levels import describe_level, level_for, planned_looks
 from session_store_harness.judging.metrics import values_of
-from session_store_harness.judging.stats import MIN_REPEATS
+from session_store_harness.judging.stats import min_repeats
 from session_store_harness.model.run import Run
 
 Outcome = Literal["pass", "fail", "inconclusive"]
@@ -109,18 +111,26 @@ def evaluate(candidate: Run, limits: GateLimits, baseline: Run | None = None) ->
         if baseline is None:
             raise HarnessError("--max-regression needs --baseline")
         _require_complete(baseline, "baseline")
-        comparison = comparable(baseline, candidate, limits.allow_different)
+        comparison = comparable(baseline, candidate, limits.allow_different,
+                                gate_level(limits, baseline, candidate))
         checks += _regressions(comparison, limits)
-        notes = comparison.warnings
+        notes = (*comparison.warnings, describe_level(len(limits.metrics),
+                                                      planned_looks(baseline, candidate)))
     if not checks:
         raise HarnessError("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or "
                            "--max-regression (or [tool.harness.gate] in pyproject.toml)")
     return GateResult(tuple(checks), notes)
 
 
-def comparable(baseline: Run, candidate: Run, allowed: Iterable[str] = ()) -> Comparison:
+def gate_level(limits: GateLimits, baseline: Run, candidate: Run) -> float:
+    """Each regression test's level: 0.05 split over the gated metrics and the runs' looks."""
+    return level_for(len(limits.metrics), planned_looks(baseline, candidate))
+
+
+def comparable(baseline: Run, candidate: Run, allowed: Iterable[str] = (),
+               alpha: float | None = None) -> Comparison:
     """The comparison, or a usage error naming every setup difference not allowed."""
-    comparison = compare_runs(baseline, candidate)
+    comparison = compare_runs(baseline, candidate, alpha)
     unintended = comparison.unintended(allowed)
     if unintended:
         raise HarnessError("runs are not comparable: " + "; ".join(
@@ -154,7 +164,7 @@ def _regressions(comparison: Comparison, limits: GateLimits) -> list[Check]:
 
 def _regression(row: MetricComparison, threshold: float) -> Check:
     info, diff = row.metric, row.difference
-    outcome, why = _regression_outcome(row, threshold)
+    outcome, why = regression_outcome(row, threshold)
     # a failure was detected, so only a pass or an inconclusive check can hide a blind spot
     blind = "" if outcome == "fail" else _blind_spot(row, threshold)
     reasons = "; ".join(reason for reason in (why, blind) if reason)
@@ -195,10 +205,11 @@ def scaled_change(row: MetricComparison) -> float:
     return diff.change / max(abs(diff.before_median), row.metric.floor)
 
 
-def _regression_outcome(row: MetricComparison, threshold: float) -> tuple[Outcome, str]:
+def regression_outcome(row: MetricComparison, threshold: float) -> tuple[Outcome, str]:
     diff = row.difference
     if diff.verdict == "too few repeats":
-        return "inconclusive", f"fewer than {MIN_REPEATS} repeats a side cannot be significant"
+        return "inconclusive", (f"fewer than {min_repeats(diff.alpha)} repeats a side cannot "
+                                f"be significant at p < {diff.alpha:.4g}")
     why = "" if diff.relative is not None else (
         f"baseline under {row.metric.floor:g} {row.metric.unit}: change scaled by that floor")
     if scaled_change(row) <= threshold:

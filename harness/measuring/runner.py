@@ -160,15 +160,17 @@ def run_repeats(config: RunConfig, pristine: Path, store: StoreInfo,
                finished_at=now(), repeats=tuple(repeats), argv=argv, layout_seed=layout_seed)
 
 
-def run_in_turn(step: Callable[[int, bool], WorkerRun], count: int) -> list[WorkerRun]:
+def run_in_turn(step: Callable[[int, bool], WorkerRun], count: int,
+                enough: Callable[[int], bool] | None = None) -> list[WorkerRun]:
     """`step(index, first)` for index 0..count-1, stopping at the first repeat that does not
-    complete (later ones would not be comparable) or at Ctrl-C between workers; the repeats done
-    are kept either way (too few of them mark the run interrupted)."""
+    complete (later ones would not be comparable), at Ctrl-C between workers, or when
+    `enough(repeats done)` says so; the repeats done are kept either way (too few of them mark
+    the run interrupted)."""
     done: list[WorkerRun] = []
     try:
         for index in range(count):
             done.append(step(index, not done))
-            if done[-1].status != "complete":
+            if done[-1].status != "complete" or (enough is not None and enough(len(done))):
                 break
     except KeyboardInterrupt:
         pass

@@ -143,6 +143,8 @@ def meta_json(run: Run) -> str:
         "layout_seed": run.layout_seed,
         "interleaved_with": run.interleaved_with,
         "interleaved_order": list(run.interleaved_order),
+        "planned_looks": run.planned_looks,
+        "max_repeat": run.max_repeat,
     }
     written = redact_document(meta, secrets_to_hide(run.config.env))
     return json.dumps(written, indent=2, default=str) + "\n"
@@ -267,7 +269,9 @@ def _run_from(meta: dict[str, Any], by_repeat: dict[str, dict[int, tuple[Any, ..
               argv=tuple(_typed(meta, "argv", list)),
               layout_seed=_optional(meta, "layout_seed", int),
               interleaved_with=_optional(meta, "interleaved_with", str),
-              interleaved_order=tuple(map(str, _optional(meta, "interleaved_order", list) or ())))
+              interleaved_order=tuple(map(str, _optional(meta, "interleaved_order", list) or ())),
+              planned_looks=_optional(meta, "planned_looks", int) or 1,
+              max_repeat=_optional(meta, "max_repeat", int))
     _check_recorded_status(meta, run)
     return run
 

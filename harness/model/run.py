@@ -133,6 +133,11 @@ class Run:
     # `harness ab`: the other side's folder name, and which side ran each repeat, in order
     interleaved_with: str | None = None
     interleaved_order: tuple[str, ...] = ()
+    # `harness ab --max-repeat`: the looks its sequential design planned (1: a fixed design),
+    # over which every test on this run spends its significance level, and the most repeats a
+    # side it could have run (`config.repeat` is what it did run)
+    planned_looks: int = 1
+    max_repeat: int | None = None
 
     @property
     def status(self) -> Status:

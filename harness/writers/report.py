@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from session_store_harness.judging.compare import MIN_REPEATS, Comparison, MetricComparison
+from session_store_harness.judging.compare import Comparison, MetricComparison
 from session_store_harness.judging.metrics import BY_NAME, RunSummary, repeat_metrics, summarize
 from session_store_harness.model.frames import median_by_cycle, samples_frame
 from session_store_harness.model.run import Run
@@ -118,8 +118,8 @@ def _phrase(row: MetricComparison) -> str:
 def _too_few_phrase(comparison: Comparison, rows: list[MetricComparison]) -> str:
     labels = " or ".join(row.metric.label for row in rows)
     return (f"too few repeats to tell a change in {labels} ({len(comparison.before.measured)} "
-            f"before, {len(comparison.after.measured)} after; at least {MIN_REPEATS} a side "
-            "are needed)")
+            f"before, {len(comparison.after.measured)} after; at least {comparison.min_repeats} "
+            "a side are needed)")
 
 
 def deltas_table(rows: Iterable[MetricComparison]) -> str:
@@ -148,7 +148,17 @@ def detectable_sentence(comparison: Comparison) -> str:
               else f"{before} repeats before and {after} after")
     sizes = " and of ".join(f"{_detectable(row)} or more in {row.metric.label}" for row in rows)
     return (f"With {design} this comparison could tell apart changes of {sizes} "
-            f"(80% power at p < 0.05).")
+            f"(80% power at p < {comparison.alpha:.4g}).{_design_note(comparison)}")
+
+
+def _design_note(comparison: Comparison) -> str:
+    """How many repeats a sequential run needed, where it was one."""
+    run = comparison.after
+    if run.max_repeat is None:
+        return ""
+    return (f" The interleaved run stopped after {len(run.measured)} of at most "
+            f"{run.max_repeat} repeats a side ({run.planned_looks} looks planned; each test "
+            f"at p < {comparison.alpha:.4g} so that stopping early costs no false verdicts).")
 
 
 def _detectable(row: MetricComparison) -> str:

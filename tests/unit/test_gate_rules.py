@@ -39,7 +39,8 @@ def test_too_few_repeats_are_inconclusive_never_a_pass() -> None:
     five = fake_run("cand", [20.0, 21.0], 10, 22, repeats=5, jitter=0.01)
     result = evaluate(five, GateLimits(max_regression=0.05), one)
     assert result.outcome == "inconclusive" and result.exit_code == 3
-    assert all("fewer than 4 repeats" in c.detail for c in result.checks)
+    assert all("fewer than 5 repeats a side cannot be significant at p < 0.01667" in c.detail
+               for c in result.checks)
 
 
 @pytest.mark.parametrize(("changes", "key"), [

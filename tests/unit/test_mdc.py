@@ -27,40 +27,43 @@ def spread_of_one(n: int, seed: int) -> np.ndarray:
 def test_mdc_of_a_known_design() -> None:
     # GIVEN 5 repeats a side, each with a standard deviation of exactly 1 MB
     before, after = spread_of_one(5, 1) + 100, spread_of_one(5, 2) + 100
-    # THEN MDC = 1.28 (the exact test's need at 5 a side) * 2.867 * 1 * sqrt(1/5 + 1/5)
+    # THEN the MDC is the normal approximation times what the exact test at 5 a side needs
+    # beyond it (1.27, found by an earlier, independent simulation with scipy's exact test)
     assert minimum_detectable_change(before, after) == pytest.approx(
-        1.28 * FACTOR * math.sqrt(0.4), rel=1e-4)
+        1.27 * FACTOR * math.sqrt(0.4), rel=0.02)
 
 
 def test_mdc_shrinks_like_one_over_the_square_root_of_the_repeats() -> None:
-    # GIVEN the same spread with 8 and with 32 repeats a side (past the small designs)
+    # GIVEN the same spread with 8 and with 32 repeats a side
     eight = minimum_detectable_change(spread_of_one(8, 1), spread_of_one(8, 2))
     many = minimum_detectable_change(spread_of_one(32, 3), spread_of_one(32, 4))
-    # THEN four times the repeats halves the detectable change
-    assert eight / many == pytest.approx(2, rel=0.01)
-    # AND unequal sides count through 1/n_before + 1/n_after
-    uneven = minimum_detectable_change(spread_of_one(8, 1), spread_of_one(32, 4))
-    assert uneven / many == pytest.approx(math.sqrt((1 / 8 + 1 / 32) / (2 / 32)), rel=1e-6)
-    # AND the smallest designs pay for the exact test's coarseness
-    four = minimum_detectable_change(spread_of_one(4, 1), spread_of_one(4, 2))
-    assert four / eight > 1.42 * math.sqrt(2) / 1.10 * 0.99
+    # THEN four times the repeats halves the detectable change, a little more than halves
+    # it since the exact test at 8 a side is still coarse (1.08x the approximation)
+    assert 2.0 <= eight / many <= 2.2
+    # AND at 32 a side the exact test is close to the normal approximation
+    assert many == pytest.approx(FACTOR * math.sqrt(2 / 32), rel=0.03)
 
 
-def test_mdc_is_proportional_to_the_spread_and_blind_to_the_change() -> None:
-    before, after = spread_of_one(6, 5), spread_of_one(6, 6)
-    base = minimum_detectable_change(before, after)
-    assert minimum_detectable_change(3 * before, 3 * after) == pytest.approx(3 * base)
-    # the change itself is not noise: shifting one side leaves the MDC as it was
-    assert minimum_detectable_change(before, after + 50) == pytest.approx(base)
+def test_the_level_the_test_is_run_at_raises_the_mdc() -> None:
+    before, after = spread_of_one(8, 1), spread_of_one(8, 2)
+    at_5 = minimum_detectable_change(before, after)
+    at_0_4 = minimum_detectable_change(before, after, alpha=0.05 / 12)
+    # z_{1-0.05/24} + z_0.8 = 3.71 against 2.80: a third more; the exact test at 8 more (1.53x)
+    assert 1.3 <= at_0_4 / at_5 <= 1.6
 
 
-def test_no_mdc_under_the_minimum_repeats_a_side() -> None:
+def test_no_mdc_where_no_change_can_be_significant() -> None:
     assert MIN_REPEATS == 4
-    assert minimum_detectable_change([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]) is None
-    assert minimum_detectable_change([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]) is not None
+    # 3 and 3: the smallest two-sided p is 2/20 = 0.1; 3 and 5: 2/56 = 0.036, which can be
+    assert minimum_detectable_change([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) is None
+    assert minimum_detectable_change([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0, 5.0]) is not None
+    # 4 and 4 at 0.05 can (2/70), not at 0.05 split over three metrics (0.0167)
+    four = [1.0, 2.0, 3.0, 4.0]
+    assert minimum_detectable_change(four, four) is not None
+    assert minimum_detectable_change(four, four, alpha=0.05 / 3) is None
     assert difference([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]).mdc is None
-    assert difference([1.0, 2.0, 3.0, 4.0], [2.0, 3.0, 4.0, 5.0]).mdc == pytest.approx(1.42 *
-        FACTOR * np.std([1.0, 2.0, 3.0, 4.0], ddof=1) * math.sqrt(0.5), rel=1e-4)
+    assert difference(four, [2.0, 3.0, 4.0, 5.0]).mdc == pytest.approx(1.42 *
+        FACTOR * np.std(four, ddof=1) * math.sqrt(0.5), rel=0.02)
 
 
 def test_repeats_that_all_agree_can_tell_any_change() -> None:
@@ -87,6 +90,6 @@ def test_a_change_of_the_mdc_is_found_about_80_percent_of_the_time() -> None:
 @pytest.mark.parametrize("n", [4, 5, 6])
 def test_the_mdc_keeps_its_promise_at_the_smallest_designs(n: int) -> None:
     # the exact test at 4 a side needs the sides wholly apart: the normal approximation alone
-    # was found only about half the time there; corrected, about 80% (or more) at every n
+    # was found only about half the time there; the simulated MDC about 80% at every n
     mdc = minimum_detectable_change(spread_of_one(n, 1), spread_of_one(n, 2))
-    assert power_at(mdc, n) >= 0.72
+    assert 0.72 <= power_at(mdc, n) <= 0.88
