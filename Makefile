@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
-# 4 repeats a side is the fewest with which a change can be significant (Mann-Whitney U).
-DEMO_ARGS := --cycles 50 --sample-every 10 --repeat 4
+# 5 repeats a side: the fewest with which a gate on its three default metrics can call a change
+# significant (exact Mann-Whitney at 0.05 split over them); interleaved, each in its own layout.
+DEMO_ARGS := --cycles 50 --sample-every 10 --repeat 5
 BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
 
 .PHONY: help setup demo notebook test stress bench lint clean
@@ -22,20 +23,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-demo: setup ## Generate a 7600 KB store, run wholefile vs snapshot+reuse, compare them
+demo: setup ## Generate a 7600 KB store, measure wholefile vs snapshot+reuse interleaved, compare
 	@set -e; dir=$(DEMO_DIR); mkdir -p $$dir; \
 	$(BIN)/harness generate --profile realistic --target-kb 7600 --seed 1 -o $$dir/sessions.json; \
-	$(BIN)/harness run --store wholefile --store-file $$dir/sessions.json $(DEMO_ARGS) \
-		--label wholefile --run-dir $$dir/before; \
-	$(BIN)/harness run --store snapshot --reuse-loaded-store --store-file $$dir/sessions.json \
-		$(DEMO_ARGS) --label snapshot-reuse --run-dir $$dir/after; \
-	$(BIN)/harness compare $$dir/before $$dir/after -o $$dir/compare; \
+	$(BIN)/harness ab wholefile snapshot+reuse --store-file $$dir/sessions.json $(DEMO_ARGS) \
+		-o $$dir/ab; \
+	$(BIN)/harness compare $$dir/ab/before $$dir/ab/after -o $$dir/compare; \
 	echo "demo report: $$dir/compare/report.md"
 
 notebook: setup ## Execute notebooks/compare_runs.ipynb on the newest demo
 	@set -e; dir=$$(ls -d results/demo-* 2>/dev/null | tail -1); \
 	if [ -z "$$dir" ]; then echo "no demo yet: run make demo first"; exit 2; fi; \
-	$(BIN)/python -m session_store_harness.writers.notebook $$dir/before $$dir/after $$dir/compare_runs.ipynb
+	$(BIN)/python -m session_store_harness.writers.notebook $$dir/ab/before $$dir/ab/after $$dir/compare_runs.ipynb
 
 test: setup ## Lint, then run the test suite (slow stress tests excluded)
 	$(BIN)/ruff check .

@@ -39,7 +39,7 @@ def compare(before: Path, after: Path, output: Path) -> None:
         write_bytes(folder / name, png)
     write_text(folder / "comparison.json", comparison_json(comparison, folder))
     write_text(folder / "report.md", comparison_report(comparison, plots))
-    click.echo(deltas_table(comparison.metrics))
+    click.echo(deltas_table(comparison.metrics, comparison.alpha))
     _warn(comparison, mismatches=False)
     click.echo(f"report: {folder / 'report.md'}")
 

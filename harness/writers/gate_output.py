@@ -47,7 +47,9 @@ def _comparison_json(check: Check) -> dict[str, Any]:
             "after": _round(diff.after_median, metric.unit),
             "change": _round(diff.change, metric.unit),
             "relative": _round(diff.relative, digits=P_DIGITS),
-            "ci95": None if diff.ci95 is None else [_round(v, metric.unit) for v in diff.ci95],
+            "interval": None if diff.interval is None
+            else [_round(v, metric.unit) for v in diff.interval],
+            "interval_level": round(1 - diff.alpha, 6), "alpha": round(diff.alpha, 6),
             "p_value": _round(diff.p_value, digits=P_DIGITS), "verdict": diff.verdict,
             "noisy": diff.noisy,
             # the smallest change this comparison would detect (80% power, alpha 0.05)

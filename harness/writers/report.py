@@ -40,7 +40,7 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
             *not_comparable_block(comparison), headline(comparison), ""]
     head += [f"> ⚠️ {warning}" for warning in comparison.warnings]
     samples = side_by_side_frame(before, after)
-    head += ["", "## Deltas", "", deltas_table(comparison.metrics), ""]
+    head += ["", "## Deltas", "", deltas_table(comparison.metrics, comparison.alpha), ""]
     detectable = detectable_sentence(comparison)
     head += [detectable, ""] if detectable else []
     head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
@@ -122,17 +122,23 @@ def _too_few_phrase(comparison: Comparison, rows: list[MetricComparison]) -> str
             "a side are needed)")
 
 
-def deltas_table(rows: Iterable[MetricComparison]) -> str:
+def deltas_table(rows: Iterable[MetricComparison], alpha: float = 0.05) -> str:
     return markdown_table(
-        ("metric", "before", "after", "change", "relative", "95% CI of change", "p",
+        ("metric", "before", "after", "change", "relative",
+         f"{confidence(alpha)} interval of change", "p",
          "detectable change", "verdict"),
         [(row.metric.label, _amount(row.difference.before_median, row.metric.unit),
           _amount(row.difference.after_median, row.metric.unit),
           _signed(row.difference.change, row.metric.unit), _percent(row.difference.relative),
-          _interval(row.difference.ci95, row.metric.unit), _p(row.difference.p_value),
+          _interval(row.difference.interval, row.metric.unit), _p(row.difference.p_value),
           _size(row.difference.mdc, row.metric.unit),
           row.difference.verdict + (" (noisy)" if row.difference.noisy else ""))
          for row in rows])
+
+
+def confidence(alpha: float) -> str:
+    """0.05 as 95%, 0.0125 as 98.75%: the level an interval of a test at `alpha` has."""
+    return f"{(1 - alpha) * 100:.4g}%"
 
 
 def detectable_sentence(comparison: Comparison) -> str:

@@ -44,7 +44,7 @@ def test_significance_needs_repeats_and_flags_noise() -> None:
     after = fake_run("a", [100, 120], 50, 130, repeats=5, jitter=0.5)
     clear = compare_runs(before, after).get("rss_last_mb").difference
     assert clear.verdict == "worse" and clear.p_value < 0.05 and not clear.noisy
-    assert clear.change == pytest.approx(10) and clear.ci95[0] > 0
+    assert clear.change == pytest.approx(10) and clear.interval[0] > 0
     # GIVEN a spread between repeats larger than the change
     noisy = compare_runs(fake_run("b", [100, 110], 50, 120, repeats=5, jitter=10),
                          fake_run("a", [100, 111], 50, 121, repeats=5, jitter=10))

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from session_store_harness.judging.metrics import metric_values, steady_rss_mb
-from session_store_harness.judging.stats import ci95_of_mean, difference, slope_per_cycle
+from session_store_harness.judging.stats import (
+    ci95_of_mean,
+    difference,
+    shift_interval,
+    slope_per_cycle,
+)
 from tests.fakes import fake_run
 
 
@@ -33,7 +38,7 @@ def test_a_known_difference_is_found_and_its_interval_holds_it() -> None:
     result = difference(before.tolist(), after.tolist())
     assert result.verdict == "worse" and result.p_value == pytest.approx(2 / 252)
     assert result.change == pytest.approx(10, abs=1.5)
-    assert 0 < result.ci95[0] <= result.change <= result.ci95[1] and not result.noisy
+    assert 0 < result.interval[0] <= result.change <= result.interval[1] and not result.noisy
     better = difference(after.tolist(), before.tolist())
     assert better.verdict == "better" and better.change < 0
 
@@ -42,13 +47,13 @@ def test_no_difference_is_not_significant() -> None:
     rng = np.random.default_rng(1)
     same = difference((50 + rng.normal(0, 1, 5)).tolist(), (50 + rng.normal(0, 1, 5)).tolist())
     assert same.verdict == "no significant change" and same.p_value > 0.05
-    assert same.ci95[0] < 0 < same.ci95[1]
+    assert same.interval[0] < 0 < same.interval[1]
 
 
 def test_too_few_repeats_never_claim_significance() -> None:
     result = difference([1.0, 1.1, 1.2], [5.0, 5.1, 5.2])
     assert result.p_value == pytest.approx(0.1) and result.verdict == "too few repeats"
-    assert result.ci95 is None and not result.significant
+    assert result.interval is None and not result.significant
     assert difference([1.0], [2.0]).verdict == "too few repeats"
 
 
@@ -94,3 +99,23 @@ def test_steady_rss_keeps_at_least_the_last_sample() -> None:
     first = fake_run("two", [50.0, 60.0], 5, 70).repeats[0].samples[:1]
     assert steady_rss_mb(first) == pytest.approx(50.0)
     assert steady_rss_mb(()) is None
+
+
+def test_the_interval_covers_a_true_zero_at_least_as_often_as_it_claims() -> None:
+    # A/A draws at 5 a side (a bootstrap of 5 values covers far less than 95%)
+    rng = np.random.default_rng(3)
+    draws = [(rng.normal(0, 1, 5), rng.normal(0, 1, 5)) for _ in range(1000)]
+    covered = sum(low <= 0 <= high for low, high in (shift_interval(b, a) for b, a in draws))
+    assert covered / len(draws) >= 0.95
+    # and at a split level it is wider, covering more
+    wide = [shift_interval(b, a, alpha=0.05 / 3) for b, a in draws[:50]]
+    narrow = [shift_interval(b, a) for b, a in draws[:50]]
+    assert all(w[0] <= n[0] and w[1] >= n[1] for w, n in zip(wide, narrow, strict=True))
+
+
+def test_the_interval_excludes_zero_exactly_when_the_test_is_significant() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        before, after = rng.normal(0, 1, 6), rng.normal(rng.uniform(0, 2.5), 1, 6)
+        low, high = shift_interval(before, after)
+        assert (not low <= 0 <= high) == (difference(before, after).p_value < 0.05)
