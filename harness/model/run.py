@@ -121,15 +121,11 @@ class WorkerRun:
     peak_method: str = PEAK_LIFETIME  # a key of PEAK_METHODS
     peak_reset_error: str | None = None  # why the kernel's mark could not be reset, if not
 
-    @property
-    def _per_interval(self) -> bool:
-        return self.peak_method == PEAK_PER_INTERVAL
-
     def _peak_span(self) -> tuple[tuple[Sample, ...], tuple[TimelinePoint, ...]]:
         """The samples and background readings the peak covers: with per-interval resets,
         those after sample 0 (cycle >= 1: a point taken during cycle 1 is in sample 1's
         sampled peak), so start-up and warm-up are left out; otherwise all of them."""
-        if not self._per_interval:
+        if self.peak_method != PEAK_PER_INTERVAL:
             return self.samples, self.timeline
         return (tuple(s for s in self.samples if s.cycle >= 1),
                 tuple(p for p in self.timeline if p.cycle >= 1))
