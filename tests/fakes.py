@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from session_store_harness.generating.generator import GenerateSpec
@@ -29,7 +30,7 @@ def fake_run(name: str, rss: list[float], cycle_ms: float, peak: float,
     for r in range(1, repeats + 1):
         shift = (r - 1) * jitter
         samples = tuple(Sample(cycle=c, elapsed_ms=c * cycle_ms, rss_bytes=_b(v + shift),
-                               peak_rss_bytes=_b(v + shift), heap_bytes=_b(10.0),
+                               sampled_peak_rss_bytes=_b(v + shift), heap_bytes=_b(10.0),
                                external_bytes=_b(1.0), store_bytes=7600 * 1024)
                         for c, v in zip(cycles, rss, strict=True))
         timings = tuple(CycleTiming(c, (cycle_ms + shift) / 2, (cycle_ms + shift) / 2, True,
@@ -48,6 +49,20 @@ def fake_run(name: str, rss: list[float], cycle_ms: float, peak: float,
     return Run(config=config, environment={}, store=StoreInfo("generated", 1, sha),
                started_at=started_at, finished_at=started_at, repeats=tuple(workers),
                folder=Path(name))
+
+
+def with_old_samples_csv(folder: Path) -> None:
+    """Rewrite a written folder's samples.csv as schema 1 and 2 had it: `peak_rss_mb` the
+    highest reading, and no kernel or heap peak columns (meta.json is the caller's to age)."""
+    path = folder / "samples.csv"
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = ("repeat", "cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb",
+               "store_kb", "elapsed_ms", "untrimmed_rss_mb")
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "peak_rss_mb": row["sampled_peak_rss_mb"]} for row in rows)
 
 
 def _b(mb: float) -> int:

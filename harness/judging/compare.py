@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from session_store_harness.judging.catalog import HEAP_METRICS
 from session_store_harness.judging.levels import level_for, planned_looks
 from session_store_harness.judging.metrics import (
     METRICS,
@@ -111,7 +112,7 @@ def comparable_metrics(before: Run, after: Run) -> tuple[Metric, ...]:
     """Timings of traced and untraced runs are never compared: tracing slows runs 3-8x."""
     if before.heap_measure == after.heap_measure:
         return METRICS
-    return tuple(m for m in METRICS if m.name not in TIME_METRICS and m.name != "heap_last_mb")
+    return tuple(m for m in METRICS if m.name not in TIME_METRICS | HEAP_METRICS)
 
 
 def compare_runs(before: Run, after: Run, alpha: float | None = None) -> Comparison:
@@ -148,6 +149,10 @@ def _caveats(before: Run, after: Run, rows: list[MetricComparison],
                             f"(use --repeat {max(5, needed)})")
     if before.heap_measure != after.heap_measure:
         warnings.append("heap and times are left out: tracing slows a run several times")
+    if before.peak_method != after.peak_method:
+        warnings.append(f"peak RSS was taken differently ({before.peak_method} before, "
+                        f"{after.peak_method} after): a lifetime peak counts start-up and "
+                        "warm-up, a per-interval one the measured cycles only")
     noisy = [row.metric.label for row in rows if row.difference.noisy]
     if noisy:
         warnings.append("noisy: the spread between repeats is larger than the change for "

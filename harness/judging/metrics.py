@@ -31,7 +31,15 @@ def metric_values(repeat: WorkerRun) -> dict[str, float | None]:
         "cycle_ms_median": statistics.median(times) if times else None,
         "cycle_ms_p95": _p95(times),
         "heap_last_mb": samples[-1].heap_bytes / MB if samples else None,
+        "heap_peak_mb": heap_peak_mb(measured),
     }
+
+
+def heap_peak_mb(measured: Sequence[Sample]) -> float | None:
+    """The highest traced heap inside the cycles (cycle 0's peak covers start-up and warm-up);
+    None where the heap measure keeps no peak."""
+    peaks = [s.heap_peak_bytes for s in measured if s.heap_peak_bytes is not None]
+    return max(peaks) / MB if peaks else None
 
 
 def steady_rss_mb(samples: Sequence[Sample]) -> float | None:

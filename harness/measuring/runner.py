@@ -32,9 +32,15 @@ from session_store_harness.measuring.processes import (
     node_binary,
     python_module,
 )
-from session_store_harness.measuring.sampler import RssSampler, kernel_peak_rss_bytes
+from session_store_harness.measuring.sampler import (
+    KernelPeaks,
+    RssSampler,
+    clear_refs_path,
+    kernel_peak_rss_bytes,
+)
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.run import (
+    PEAK_LIFETIME,
     CycleTiming,
     Run,
     Sample,
@@ -211,11 +217,13 @@ def _copy_failed(name: str, scratch: Path, exc: OSError) -> str:
 def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                on_cycle: Callable[[int], None] | None = None,
                command: Callable[[int, int], list[str]] | None = None,
-               layout: dict[str, int] | None = None) -> WorkerRun:
+               layout: dict[str, int] | None = None,
+               clear_refs: Callable[[int], Path] = clear_refs_path) -> WorkerRun:
     """Run one worker over the store at `store_path` and return everything it measured.
 
     `command(msg_fd, ack_fd)` replaces the Python worker: any program speaking the protocol.
     `layout` (from `draw_layout`) sets its environment's layout; None leaves it as it is.
+    `clear_refs(pid)` is the file that resets the worker's kernel peak (/proc/PID/clear_refs).
     """
     exchange = _Exchange()
     msg_r, msg_w = os.pipe()
@@ -241,12 +249,14 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
         os.close(ack_r)
     started = time.monotonic()
     sampler: RssSampler | None = None
+    peaks = KernelPeaks(process.pid, clear_refs(process.pid))
     status: Status = "complete"
     error = None
     try:  # from the moment the worker exists, every way out kills its group
         sampler = RssSampler(process.pid, config.interval_ms, started)
         sampler.start()
-        _follow(process, msg_r, ack_w, sampler, exchange, started + config.timeout_s, on_cycle)
+        _follow(process, msg_r, ack_w, sampler, exchange, peaks, started + config.timeout_s,
+                on_cycle)
         exit_code = process.wait(timeout=max(1.0, started + config.timeout_s - time.monotonic()))
         error = _exit_error(exchange, exit_code)
     except (WorkerFailed, subprocess.TimeoutExpired) as exc:
@@ -270,11 +280,14 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                      cycles=tuple(exchange.cycles),
                      timeline=tuple(sampler.points) if sampler else (),
                      kernel_peak_rss_bytes=exchange.kernel_peak, error=error,
-                     layout=layout, started_at=started_at)
+                     layout=layout, started_at=started_at,
+                     peak_method=peaks.method or PEAK_LIFETIME,
+                     peak_reset_error=peaks.reset_error)
 
 
 def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSampler,
-            exchange: _Exchange, deadline: float, on_cycle: Callable[[int], None] | None) -> None:
+            exchange: _Exchange, peaks: KernelPeaks, deadline: float,
+            on_cycle: Callable[[int], None] | None) -> None:
     measured = psutil.Process(process.pid)
     for line in _lines(msg_fd, deadline):
         try:
@@ -295,7 +308,7 @@ def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSam
             exchange.untrimmed_rss = _rss(measured)
             _ack(ack_fd)
         elif kind == "sample":
-            exchange.samples.append(_sample(message, measured, sampler, exchange))
+            exchange.samples.append(_sample(message, measured, sampler, exchange, peaks))
             exchange.untrimmed_rss = None
             _ack(ack_fd)
         elif kind == "done":
@@ -307,14 +320,16 @@ def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSam
 
 
 def _sample(message: dict[str, Any], measured: psutil.Process, sampler: RssSampler,
-            exchange: _Exchange) -> Sample:
+            exchange: _Exchange, peaks: KernelPeaks) -> Sample:
     rss = _rss(measured)
     since = sampler.points[exchange.boundary:]
     exchange.boundary = len(sampler.points)
     return Sample(cycle=message["cycle"], elapsed_ms=float(message["elapsed_ms"]), rss_bytes=rss,
-                  peak_rss_bytes=max([rss, *(p.rss_bytes for p in since)]),
+                  sampled_peak_rss_bytes=max([rss, *(p.rss_bytes for p in since)]),
+                  kernel_peak_rss_bytes=peaks.at_sample(),
                   heap_bytes=message["heap_bytes"], external_bytes=message["external_bytes"],
-                  store_bytes=message["store_bytes"], untrimmed_rss_bytes=exchange.untrimmed_rss)
+                  store_bytes=message["store_bytes"], untrimmed_rss_bytes=exchange.untrimmed_rss,
+                  heap_peak_bytes=message.get("heap_peak_bytes"))
 
 
 def _rss(measured: psutil.Process) -> int:

@@ -36,6 +36,8 @@ from session_store_harness.model.redaction import (
 from session_store_harness.model.run import (
     KB,
     MB,
+    PEAK_LIFETIME,
+    PEAK_METHODS,
     STATUSES,
     CycleTiming,
     Run,
@@ -47,10 +49,19 @@ from session_store_harness.model.run import (
 )
 from session_store_harness.writers.folder import write_text
 
-SCHEMA_VERSION = 2  # 2: peak_rss = max(kernel VmHWM, every reading); 1 had the kernel's only
+# 3: the kernel's peak per sample interval (reset at each sample) and the traced heap peak, in
+# new samples.csv columns, and how each repeat's peak was taken; 2: peak_rss = max(kernel
+# VmHWM, every reading); 1 had the kernel's only
+SCHEMA_VERSION = 3
 META = "meta.json"
-SAMPLE_COLUMNS = ("repeat", "cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb",
-                  "store_kb", "elapsed_ms", "untrimmed_rss_mb")
+# `peak_rss_mb` is derived (the higher of the sampled and kernel peaks), for readers of the
+# file; it is not read back, as `cycle_ms` in cycles.csv
+SAMPLE_COLUMNS = ("repeat", "cycle", "rss_mb", "peak_rss_mb", "sampled_peak_rss_mb",
+                  "kernel_peak_rss_mb", "heap_mb", "heap_peak_mb", "external_mb", "store_kb",
+                  "elapsed_ms", "untrimmed_rss_mb")
+# versions 1 and 2: `peak_rss_mb` was the highest reading (now `sampled_peak_rss_mb`)
+SAMPLE_COLUMNS_2 = ("repeat", "cycle", "rss_mb", "peak_rss_mb", "heap_mb", "external_mb",
+                    "store_kb", "elapsed_ms", "untrimmed_rss_mb")
 CYCLE_COLUMNS = ("repeat", "cycle", "load_ms", "update_ms", "cycle_ms", "wrote", "reused_base")
 TIMELINE_COLUMNS = ("repeat", "time_ms", "rss_mb", "cycle")
 CSV_DECIMALS = 3  # 0.001 MB = 1 KiB: the resolution of /proc's figures
@@ -96,8 +107,9 @@ def _read_back(run: Run, texts: dict[str, str]) -> Run:
 
 def samples_csv(run: Run) -> str:
     return _csv(SAMPLE_COLUMNS, (
-        (repeat, s.cycle, _mb(s.rss_bytes), _mb(s.peak_rss_bytes), _mb(s.heap_bytes),
-         _mb(s.external_bytes), round(s.store_bytes / KB, CSV_DECIMALS),
+        (repeat, s.cycle, _mb(s.rss_bytes), _mb(s.peak_rss_bytes),
+         _mb(s.sampled_peak_rss_bytes), _mb(s.kernel_peak_rss_bytes), _mb(s.heap_bytes),
+         _mb(s.heap_peak_bytes), _mb(s.external_bytes), round(s.store_bytes / KB, CSV_DECIMALS),
          round(s.elapsed_ms, CSV_DECIMALS), _mb(s.untrimmed_rss_bytes))
         for repeat, worker in _numbered(run) for s in worker.samples))
 
@@ -151,9 +163,11 @@ def meta_json(run: Run) -> str:
 
 
 def _repeat_meta(index: int, repeat: WorkerRun) -> dict[str, Any]:
-    # Both raw peaks are kept beside the one reports use, so a reader can see which won.
+    # Both raw peaks are kept beside the one reports use, so a reader can see which won, and
+    # how the peak was taken (per interval, or over the worker's life), and if not reset, why.
     return {"repeat": index, "status": repeat.status, "error": repeat.error,
             "worker": asdict(repeat.worker),
+            "peak_method": repeat.peak_method, "peak_reset_error": repeat.peak_reset_error,
             "kernel_peak_rss_bytes": repeat.kernel_peak_rss_bytes,
             "sampled_peak_rss_bytes": repeat.sampled_peak_rss_bytes,
             "peak_rss_bytes": repeat.peak_rss_bytes,
@@ -187,9 +201,11 @@ def load_run(folder: Path) -> Run:
     meta_path = folder / META
     if not meta_path.is_file():
         raise HarnessError(f"{folder}: not a run folder (no {META})")
-    meta = _upgrade(_read_json(meta_path), meta_path)
+    meta = _read_json(meta_path)
+    sample_columns = SAMPLE_COLUMNS_2 if meta.get("schema_version") in (1, 2) else SAMPLE_COLUMNS
+    meta = _upgrade(meta, meta_path)
     records = {name: _read_records(folder / f"{name}.csv", columns, convert)
-               for name, columns, convert in (("samples", SAMPLE_COLUMNS, _sample),
+               for name, columns, convert in (("samples", sample_columns, _sample),
                                               ("cycles", CYCLE_COLUMNS, _cycle),
                                               ("timeline", TIMELINE_COLUMNS, _point))}
     try:
@@ -217,10 +233,10 @@ def _upgrade(meta: dict[str, Any], path: Path) -> dict[str, Any]:
     version = meta["schema_version"]
     if version == SCHEMA_VERSION:
         return meta
-    if version == 1:
-        return _upgrade_1_to_2(meta)
+    if version in (1, 2):
+        return _upgrade_2_to_3(_upgrade_1_to_2(meta) if version == 1 else meta)
     raise HarnessError(f"{path}: schema_version {version!r} is not one this harness reads "
-                       f"(1 or {SCHEMA_VERSION}); was it written by a newer harness?")
+                       f"(1 to {SCHEMA_VERSION}); was it written by a newer harness?")
 
 
 def _read_records(path: Path, columns: Sequence[str],
@@ -245,7 +261,15 @@ def _upgrade_1_to_2(meta: dict[str, Any]) -> dict[str, Any]:
             limit = None
         env = {**env, "cgroup_memory_limit_bytes": limit, "cgroup_memory_limit":
                "unknown" if raw is None else describe_memory_limit(limit)}
-    return {**meta, "schema_version": SCHEMA_VERSION, "environment": env}
+    return {**meta, "schema_version": 2, "environment": env}
+
+
+def _upgrade_2_to_3(meta: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 resets the kernel's peak at each sample where it can and says how each peak
+    was taken; every earlier peak was the lifetime one (the samples' CSV is read as it was)."""
+    repeats = [{**info, "peak_method": PEAK_LIFETIME} if isinstance(info, dict) else info
+               for info in meta.get("repeats") or []]
+    return {**meta, "schema_version": SCHEMA_VERSION, "repeats": repeats}
 
 
 def _run_from(meta: dict[str, Any], by_repeat: dict[str, dict[int, tuple[Any, ...]]]) -> Run:
@@ -261,7 +285,8 @@ def _run_from(meta: dict[str, Any], by_repeat: dict[str, dict[int, tuple[Any, ..
             timeline=by_repeat["timeline"].get(index, ()),
             kernel_peak_rss_bytes=_optional(info, "kernel_peak_rss_bytes", int),
             error=_optional(info, "error", str), layout=_layout(info),
-            started_at=_optional(info, "started_at", str)))
+            started_at=_optional(info, "started_at", str), peak_method=_peak_method(info),
+            peak_reset_error=_optional(info, "peak_reset_error", str)))
     run = Run(config=config, environment=_typed(meta, "environment", dict),
               store=_record(StoreInfo, _typed(meta, "store", dict), "store"),
               started_at=_typed(meta, "started_at", str),
@@ -274,6 +299,14 @@ def _run_from(meta: dict[str, Any], by_repeat: dict[str, dict[int, tuple[Any, ..
               max_repeat=_optional(meta, "max_repeat", int))
     _check_recorded_status(meta, run)
     return run
+
+
+def _peak_method(info: dict[str, Any]) -> str:
+    method = _optional(info, "peak_method", str) or PEAK_LIFETIME
+    if method not in PEAK_METHODS:
+        raise HarnessError(f"field 'peak_method' must be one of {', '.join(PEAK_METHODS)}, "
+                           f"got {method!r}")
+    return method
 
 
 def _layout(info: dict[str, Any]) -> dict[str, int] | None:
@@ -395,14 +428,16 @@ def _group(rows: list[dict[str, str]]) -> dict[int, list[dict[str, str]]]:
 
 
 def _sample(row: dict[str, str]) -> Sample:
-    untrimmed = row["untrimmed_rss_mb"]
+    sampled = "sampled_peak_rss_mb" if "sampled_peak_rss_mb" in row else "peak_rss_mb"  # 1, 2
     return Sample(cycle=_int(row, "cycle"), elapsed_ms=_float(row, "elapsed_ms"),
                   rss_bytes=_bytes(row, "rss_mb", MB),
-                  peak_rss_bytes=_bytes(row, "peak_rss_mb", MB),
+                  sampled_peak_rss_bytes=_bytes(row, sampled, MB),
+                  kernel_peak_rss_bytes=_optional_bytes(row, "kernel_peak_rss_mb", MB),
                   heap_bytes=_bytes(row, "heap_mb", MB),
+                  heap_peak_bytes=_optional_bytes(row, "heap_peak_mb", MB),
                   external_bytes=_bytes(row, "external_mb", MB),
                   store_bytes=_bytes(row, "store_kb", KB),
-                  untrimmed_rss_bytes=_bytes(row, "untrimmed_rss_mb", MB) if untrimmed else None)
+                  untrimmed_rss_bytes=_optional_bytes(row, "untrimmed_rss_mb", MB))
 
 
 def _cycle(row: dict[str, str]) -> CycleTiming:
@@ -442,6 +477,11 @@ def _bytes(row: dict[str, str], column: str, unit: int) -> int:
     # CSV figures are rounded to 0.001 MB; bytes are restored to that resolution. The rounding
     # is parsed too, so nan, inf and 1e400 are refused rather than raised from round().
     return _parsed(row, column, lambda text: round(float(text) * unit))
+
+
+def _optional_bytes(row: dict[str, str], column: str, unit: int) -> int | None:
+    """An empty cell (or a column an older version did not write) is a figure not measured."""
+    return _bytes(row, column, unit) if row.get(column) else None
 
 
 def _with_folder(run: Run, folder: Path) -> Run:

@@ -19,6 +19,16 @@ STATUSES: tuple[Status, ...] = ("complete", "failed", "interrupted")
 MB = 1024 * 1024  # MB in every figure and column name means MiB, as in the original figures
 KB = 1024
 
+# How a repeat's peak RSS was measured (stable identifiers, written to meta.json):
+# - the kernel's high-water mark reset at each sample (`/proc/PID/clear_refs`), so each
+#   interval's peak is the kernel's own and start-up and warm-up (before sample 0) are left out;
+# - where it cannot be reset, the kernel's lifetime mark and the harness's readings, as before:
+#   start-up and warm-up count. Folders written before the reset existed are this kind.
+PEAK_PER_INTERVAL = "kernel-per-interval"
+PEAK_LIFETIME = "kernel-lifetime+sampled"
+PEAK_METHODS = {PEAK_PER_INTERVAL: "kernel peak per interval, warm-up excluded",
+                PEAK_LIFETIME: "kernel lifetime peak + sampled, warm-up included"}
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -27,11 +37,24 @@ class Sample:
     cycle: int
     elapsed_ms: float  # cumulative time in cycles since the first began, sampling excluded
     rss_bytes: int
-    peak_rss_bytes: int  # highest RSS seen since the previous sample (sampled + this reading)
-    heap_bytes: int
+    # the highest RSS the harness read since the previous sample: background readings and this
+    sampled_peak_rss_bytes: int
+    heap_bytes: int  # resting: live heap at the sample (the worker's `--heap` measure)
     external_bytes: int
     store_bytes: int
     untrimmed_rss_bytes: int | None = None  # with --trim: RSS just before trimming
+    # the kernel's high-water mark since the previous sample (at cycle 0: since the worker
+    # started), read before the runner reset it; None where it could not be reset
+    kernel_peak_rss_bytes: int | None = None
+    # the traced heap's peak since the previous sample (tracemalloc's `reset_peak`); None
+    # where the heap measure has no cheap peak (allocator, V8)
+    heap_peak_bytes: int | None = None
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        """The interval's peak: the kernel's figure, or a higher reading the harness took (the
+        kernel folds per-CPU RSS counters in batches, so its mark can lag a reading)."""
+        return max(self.sampled_peak_rss_bytes, self.kernel_peak_rss_bytes or 0)
 
 
 @dataclass(frozen=True)
@@ -88,30 +111,46 @@ class WorkerRun:
     samples: tuple[Sample, ...] = ()
     cycles: tuple[CycleTiming, ...] = ()
     timeline: tuple[TimelinePoint, ...] = ()
-    kernel_peak_rss_bytes: int | None = None  # the worker's VmHWM, read just before it exited
+    # the worker's VmHWM read just before it exited: since the last sample's reset with
+    # PEAK_PER_INTERVAL (the tail of the run), over its whole life with PEAK_LIFETIME
+    kernel_peak_rss_bytes: int | None = None
     error: str | None = None
     # the worker's environment layout ({"pad_bytes", "hash_seed", ...}); None: the fixed one
     layout: dict[str, int] | None = None
     started_at: str | None = None  # when the worker was started (to the microsecond)
+    peak_method: str = PEAK_LIFETIME  # a key of PEAK_METHODS
+    peak_reset_error: str | None = None  # why the kernel's mark could not be reset, if not
+
+    def _peak_span(self) -> tuple[tuple[Sample, ...], tuple[TimelinePoint, ...]]:
+        """The samples and background readings the peak covers: with per-interval resets,
+        those after sample 0 (cycle >= 1: a point taken during cycle 1 is in sample 1's
+        sampled peak), so start-up and warm-up are left out; otherwise all of them."""
+        if self.peak_method != PEAK_PER_INTERVAL:
+            return self.samples, self.timeline
+        return (tuple(s for s in self.samples if s.cycle >= 1),
+                tuple(p for p in self.timeline if p.cycle >= 1))
 
     @property
     def sampled_peak_rss_bytes(self) -> int | None:
-        """The highest RSS the harness itself read: every sample and every timeline point (a
-        sample's `peak_rss_bytes` already covers its own reading and the points before it)."""
-        return max([*(s.peak_rss_bytes for s in self.samples),
-                    *(p.rss_bytes for p in self.timeline)], default=None)
+        """The highest RSS the harness itself read over the span the peak covers (a sample's
+        sampled peak already covers its own reading and the points before it)."""
+        samples, points = self._peak_span()
+        return max([*(s.sampled_peak_rss_bytes for s in samples),
+                    *(p.rss_bytes for p in points)], default=None)
 
     @property
     def peak_rss_bytes(self) -> int | None:
-        """The peak that reports and gates use: never below a reading taken.
+        """The peak that reports and gates use: never below a reading taken in its span.
 
-        The kernel's `VmHWM` is updated from per-thread RSS counters that lag the true figure
-        (Linux batches them, `SPLIT_RSS_COUNTING`), so it was seen 0.02-0.25 MB below an RSS the
-        harness read a moment earlier; the highest of both is the honest peak.
+        The kernel's `VmHWM` is updated from per-CPU RSS counters folded in batches, so it was
+        seen 0.02-0.25 MB below an RSS the harness read a moment earlier; the highest of both is
+        the honest peak. With per-interval resets: the highest interval peak of cycles >= 1 and
+        the kernel's mark of the tail after the last sample; else the lifetime mark.
         """
-        figures = [f for f in (self.kernel_peak_rss_bytes, self.sampled_peak_rss_bytes)
-                   if f is not None]
-        return max(figures, default=None)
+        samples, _ = self._peak_span()
+        figures = [*(s.peak_rss_bytes for s in samples), self.kernel_peak_rss_bytes,
+                   self.sampled_peak_rss_bytes]
+        return max((f for f in figures if f is not None), default=None)
 
 
 @dataclass(frozen=True)
@@ -173,6 +212,12 @@ class Run:
     def heap_measure(self) -> str | None:
         return next((r.worker.heap_measure for r in self.repeats if r.worker.heap_measure),
                     None)
+
+    @property
+    def peak_method(self) -> str:
+        """How the measured repeats' peaks were taken; repeats that differ are named each."""
+        methods = dict.fromkeys(r.peak_method for r in self.measured)
+        return " / ".join(methods) or PEAK_LIFETIME
 
     @property
     def runtime(self) -> str:

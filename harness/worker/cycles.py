@@ -124,9 +124,11 @@ def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter,
             channel.send({"type": "pretrim", "cycle": cycle})
             trim_memory()
         heap_bytes, external_bytes = meter.read()
+        # after the resting figure: the peak since the previous sample covers it, and from
+        # sample 0 on, warm-up is left out of it
         channel.send({"type": "sample", "cycle": cycle, "elapsed_ms": elapsed_ms,
                       "heap_bytes": heap_bytes, "external_bytes": external_bytes,
-                      "store_bytes": store_bytes(args.path)})
+                      "store_bytes": store_bytes(args.path), "heap_peak_bytes": meter.peak()})
 
     for _ in range(args.warmup_cycles):  # warm-up cycles are run, never reported
         check_runner()

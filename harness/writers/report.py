@@ -19,12 +19,20 @@ from session_store_harness.judging.compare import Comparison, MetricComparison
 from session_store_harness.judging.metrics import BY_NAME, RunSummary, repeat_metrics, summarize
 from session_store_harness.model.frames import median_by_cycle, samples_frame
 from session_store_harness.model.run import Run
+from session_store_harness.writers.measures import (
+    has_heap_peaks,
+    measures_note,
+    peak_label,
+    peak_phrase,
+)
 from session_store_harness.writers.table import format_cell, markdown_table
 
 MAX_DECIMALS = 3  # the CSVs' resolution (1 KiB); MB/cycle figures already show this many
 MAX_CHARS = 60_000  # GitHub's comment limit is 65,536
 SEED_COLUMNS = ("rss_mb", "heap_mb", "external_mb", "store_kb", "elapsed_ms")
 TRIMMED_COLUMN = "untrimmed_rss_mb"  # shown beside rss_mb when a run used --trim
+HEAP_PEAK_COLUMN = "heap_peak_mb"  # shown beside heap_mb when a run traced its heap
+PEAK_METRIC = "peak_rss_mb"  # its label says how the peak was taken
 HEADLINE_ROWS = 21  # a longer samples table is thinned on screen and kept whole in details
 LEFT_OUT = "(left out: too long for one comment; see the run folders)"
 CUT_NOTE = "\n\n(report cut to fit a GitHub comment; see the run folders)"
@@ -40,10 +48,14 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
             *not_comparable_block(comparison), headline(comparison), ""]
     head += [f"> ⚠️ {warning}" for warning in comparison.warnings]
     samples = side_by_side_frame(before, after)
-    head += ["", "## Deltas", "", deltas_table(comparison.metrics, comparison.alpha), ""]
+    roles = (("before", before), ("after", after))
+    labels = {PEAK_METRIC: peak_label(BY_NAME[PEAK_METRIC].label, roles)}
+    head += ["", "## Deltas", "", deltas_table(comparison.metrics, comparison.alpha, labels),
+             ""]
     detectable = detectable_sentence(comparison)
     head += [detectable, ""] if detectable else []
-    head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
+    head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), "",
+             measures_note(roles), ""]
     head += ["## Plots", "", *(f"![{Path(name).name}]({name})" for name in plots), ""]
     details = [("Environment", runs_table(("before", before), ("after", after))),
                ("Per-repeat figures", per_repeat_tables(before, after))]
@@ -69,27 +81,32 @@ def run_report_md(run: Run, max_chars: int = MAX_CHARS) -> str:
     summary = summarize(run)
     rss, peak = summary.get("rss_steady_mb"), summary.get("peak_rss_mb")
     figures = (f"{rss.metric.label} {_amount(rss.median, rss.metric.unit)}, {peak.metric.label} "
-               f"{_amount(peak.median, peak.metric.unit)} (median of {summary.repeats} "
-               "repeat(s)).")
+               f"{_amount(peak.median, peak.metric.unit)} ({peak_phrase(run.peak_method)}; "
+               f"median of {summary.repeats} repeat(s)).")
     head = [f"# Session store memory: {run.name}", "", figures[0].upper() + figures[1:], ""]
     if not run.complete:
         head.append(f"> ⚠️ incomplete run ({run.status}: {run.error})")
-    head += ["## Summary", "", summary_table(summary), ""]
+    labels = {PEAK_METRIC: peak_label(BY_NAME[PEAK_METRIC].label, (("run", run),))}
+    head += ["## Summary", "", summary_table(summary, labels), ""]
     samples = median_by_cycle(run)[["cycle", *_columns(run)]]
-    head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), ""]
+    head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), "",
+             measures_note((("run", run),)), ""]
     details = [("Environment", runs_table(("run", run)))]
     if len(samples) > HEADLINE_ROWS:
         details.append(("All samples", frame_table(samples)))
     return _fit(head, details, max_chars)
 
 
-def summary_table(summary: RunSummary) -> str:
+def summary_table(summary: RunSummary, labels: dict[str, str] | None = None) -> str:
     """Each metric's median, the interval of its mean ("-" from fewer than two values), and
-    every repeat's value."""
+    every repeat's value; metrics the run has no figure of (a heap peak untraced) left out.
+    `labels` replaces a metric's label (to say how it was measured)."""
+    labels = labels or {}
     return markdown_table(("metric", "median", "95% CI of mean", "values"), [
-        (m.metric.label, _amount(m.median, m.metric.unit),
+        (labels.get(m.metric.name, m.metric.label), _amount(m.median, m.metric.unit),
          _interval(m.ci95_of_mean, m.metric.unit, signed=False),
-         ", ".join(format_cell(v, 3) for v in m.values)) for m in summary.metrics])
+         ", ".join(format_cell(v, 3) for v in m.values))
+        for m in summary.metrics if any(v is not None for v in m.values)])
 
 
 def headline(comparison: Comparison) -> str:
@@ -122,12 +139,16 @@ def _too_few_phrase(comparison: Comparison, rows: list[MetricComparison]) -> str
             "a side are needed)")
 
 
-def deltas_table(rows: Iterable[MetricComparison], alpha: float = 0.05) -> str:
+def deltas_table(rows: Iterable[MetricComparison], alpha: float = 0.05,
+                 labels: dict[str, str] | None = None) -> str:
+    """`labels` replaces a metric's label (to say how it was measured)."""
+    labels = labels or {}
     return markdown_table(
         ("metric", "before", "after", "change", "relative",
          f"{confidence(alpha)} interval of change", "p",
          "detectable change", "verdict"),
-        [(row.metric.label, _amount(row.difference.before_median, row.metric.unit),
+        [(labels.get(row.metric.name, row.metric.label),
+          _amount(row.difference.before_median, row.metric.unit),
           _amount(row.difference.after_median, row.metric.unit),
           _signed(row.difference.change, row.metric.unit), _percent(row.difference.relative),
           _interval(row.difference.interval, row.metric.unit), _p(row.difference.p_value),
@@ -188,10 +209,14 @@ def side_by_side_frame(before: Run, after: Run) -> pd.DataFrame:
 
 
 def _columns(run: Run) -> list[str]:
-    """The seed-style columns, with the untrimmed RSS after rss_mb for a --trim run."""
+    """The seed-style columns, with the untrimmed RSS after rss_mb for a --trim run and the
+    traced heap peak after heap_mb for a run that has one."""
+    columns = list(SEED_COLUMNS)
     if run.config.trim and samples_frame(run)[TRIMMED_COLUMN].notna().any():
-        return ["rss_mb", TRIMMED_COLUMN, *SEED_COLUMNS[1:]]
-    return list(SEED_COLUMNS)
+        columns.insert(columns.index("rss_mb") + 1, TRIMMED_COLUMN)
+    if has_heap_peaks(run):
+        columns.insert(columns.index("heap_mb") + 1, HEAP_PEAK_COLUMN)
+    return columns
 
 
 def frame_table(frame: pd.DataFrame) -> str:
@@ -212,9 +237,10 @@ def per_repeat_tables(before: Run, after: Run) -> str:
     parts = []
     for role, run in (("before", before), ("after", after)):
         rows = repeat_metrics(run)
-        columns = ["repeat", *(rows[0] if rows else [])]
-        parts += [f"**{role}: {run.name}**", "", markdown_table(columns, [
-            (index, *(_plain(value, BY_NAME[name].unit) for name, value in row.items()))
+        names = [name for name in (rows[0] if rows else [])  # not a metric the run lacks
+                 if any(row[name] is not None for row in rows)]
+        parts += [f"**{role}: {run.name}**", "", markdown_table(["repeat", *names], [
+            (index, *(_plain(row[name], BY_NAME[name].unit) for name in names))
             for index, row in enumerate(rows, start=1)]), ""]
     return "\n".join(parts)
 

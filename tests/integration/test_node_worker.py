@@ -33,6 +33,8 @@ def test_node_runs_are_measured_like_python_ones(tmp_path: Path, small_store: Pa
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["heap_measure"] == "v8" and meta["config"]["runtime"] == "node"
     assert meta["repeats"][0]["worker"]["runtime"].startswith("node v")
+    # the kernel's peak is reset per interval for a Node worker as for a Python one
+    assert {r["peak_method"] for r in meta["repeats"]} == {"kernel-per-interval"}
     samples = pd.read_csv(folder / "samples.csv")
     cycles = pd.read_csv(folder / "cycles.csv")
     assert samples["cycle"].tolist() == [0, 4, 8, 0, 4, 8]

@@ -11,7 +11,7 @@ from session_store_harness.judging.compare import compare_runs
 from session_store_harness.model.result_folder import load_run, write_run
 from session_store_harness.model.run import Run
 from session_store_harness.writers.report import comparison_report, headline, run_report_md
-from tests.fakes import fake_run
+from tests.fakes import fake_run, with_old_samples_csv
 
 HARNESS_COMMIT = "a" * 40
 STORE_COMMIT = "b" * 40 + "-dirty"
@@ -114,6 +114,7 @@ def test_environment_of_older_runs_reads_the_raw_cgroup_line(tmp_path: Path) -> 
         folder = tmp_path / raw
         folder.mkdir()
         write_run(with_environment(fake_run("old", [40, 45], 20, 47)), folder)
+        with_old_samples_csv(folder)
         meta = json.loads((folder / "meta.json").read_text())
         meta["schema_version"] = 1
         meta["environment"] = {"cgroup_memory_limit": raw}
@@ -127,12 +128,13 @@ def test_environment_of_older_runs_reads_the_raw_cgroup_line(tmp_path: Path) -> 
 
 def test_run_report_takes_no_interval_from_one_value_and_uses_the_metrics_labels() -> None:
     report = run_report_md(fake_run("one", [100, 110], 50, 120))
-    assert "Steady RSS (median, 2nd half) 110.0 MB, peak RSS 120.0 MB (median of 1 repeat(s))." \
-        in report
+    assert ("Steady RSS (median, 2nd half) 110.0 MB, peak RSS 120.0 MB (kernel lifetime peak + "
+            "sampled, warm-up included; median of 1 repeat(s)).") in report
     assert row(report, "RSS at last cycle") == "| RSS at last cycle | 110.0 MB | - | 110.000 |"
     # two repeats give an interval
     two = run_report_md(fake_run("two", [100, 110], 50, 120, repeats=2, jitter=1))
-    assert row(two, "peak RSS").split("|")[3].strip().startswith("[")
+    peak = row(two, "peak RSS (kernel lifetime peak + sampled, warm-up included)")
+    assert peak.split("|")[3].strip().startswith("[")
 
 
 def test_deltas_show_the_detectable_change_and_a_sentence_says_what_it_means() -> None:

@@ -13,9 +13,16 @@ from session_store_harness.errors import HarnessError
 from session_store_harness.judging.metrics import summarize, values_of
 from session_store_harness.measuring.measure import summary_file
 from session_store_harness.model.result_folder import SCHEMA_VERSION, load_run, write_run
-from session_store_harness.model.run import MB, Sample, TimelinePoint
+from session_store_harness.model.run import (
+    MB,
+    PEAK_LIFETIME,
+    PEAK_PER_INTERVAL,
+    Sample,
+    TimelinePoint,
+    WorkerRun,
+)
 from session_store_harness.writers.summary_json import summary_json
-from tests.fakes import fake_run
+from tests.fakes import fake_run, with_old_samples_csv
 
 
 def written(tmp_path: Path, **kwargs) -> Path:
@@ -62,9 +69,11 @@ def test_an_unknown_schema_version_is_refused_by_name(tmp_path: Path) -> None:
 def test_an_older_schema_version_is_upgraded(tmp_path: Path) -> None:
     # GIVEN a version 1 meta.json: no derived peaks, the cgroup file's raw first line
     folder = written(tmp_path)
+    with_old_samples_csv(folder)
     meta = json.loads((folder / "meta.json").read_text())
     for repeat in meta["repeats"]:
-        for key in ("sampled_peak_rss_bytes", "peak_rss_bytes", "peak_rss_mb"):
+        for key in ("sampled_peak_rss_bytes", "peak_rss_bytes", "peak_rss_mb", "peak_method",
+                    "peak_reset_error"):
             del repeat[key]
     meta.update(schema_version=1, environment={"cgroup_memory_limit": "max"})
     (folder / "meta.json").write_text(json.dumps(meta))
@@ -156,7 +165,8 @@ def replace_first_figure(path: Path, column: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(("csv_name", "column"), [
-    ("samples.csv", "rss_mb"), ("samples.csv", "peak_rss_mb"),
+    ("samples.csv", "rss_mb"), ("samples.csv", "sampled_peak_rss_mb"),
+    ("samples.csv", "kernel_peak_rss_mb"), ("samples.csv", "heap_peak_mb"),
     ("samples.csv", "untrimmed_rss_mb"), ("samples.csv", "elapsed_ms"),
     ("cycles.csv", "load_ms"), ("cycles.csv", "update_ms"), ("cycles.csv", "cycle"),
     ("timeline.csv", "rss_mb"), ("timeline.csv", "time_ms"),
@@ -224,3 +234,77 @@ def test_the_commands_refuse_a_non_finite_rss_in_one_line(tmp_path: Path, comman
     result = run_cli(command, *args)
     assert_one_line_error(result, 2, f"{folder / 'samples.csv'}: column 'rss_mb' holds 'nan'")
     assert "Traceback" not in result.stderr
+
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+
+
+def test_a_schema_2_folder_loads_with_the_lifetime_peak_it_was_measured_with() -> None:
+    # GIVEN a folder written by schema 2: no peak_method, samples.csv without the new columns
+    folder = GOLDEN / "before"
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["schema_version"] == 2
+    # WHEN it is loaded
+    run = load_run(folder)
+    # THEN every repeat's peak is the lifetime kind, figure for figure the one it recorded
+    for repeat, recorded in zip(run.repeats, meta["repeats"], strict=True):
+        assert repeat.peak_method == PEAK_LIFETIME
+        assert round(repeat.peak_rss_bytes / MB, 3) == recorded["peak_rss_mb"]  # CSV resolution
+        assert all(s.kernel_peak_rss_bytes is None and s.heap_peak_bytes is None
+                   for s in repeat.samples)
+
+
+def per_interval_repeat(tail_mb: float | None = None) -> WorkerRun:
+    """A repeat with per-interval kernel peaks: start-up and warm-up peaked at 300 MB (in
+    sample 0's interval), a later kernel figure lags a reading, and a reading after the last
+    sample (`tail_mb`), if given."""
+    run = fake_run("run", [20.0, 100.0, 100.0], 10, peak=100.5)
+    samples = [replace(s, kernel_peak_rss_bytes=round(k * MB), sampled_peak_rss_bytes=round(r * MB),
+                       heap_peak_bytes=round(h * MB))
+               for s, k, r, h in zip(run.repeats[0].samples, (300.0, 119.7, 110.0),
+                                     (20.0, 119.9, 105.0), (40.0, 30.0, 31.0), strict=True)]
+    timeline = [TimelinePoint(5.0, round(250 * MB), 0)]
+    if tail_mb is not None:
+        timeline.append(TimelinePoint(900.0, round(tail_mb * MB), 20))
+    return replace(run.repeats[0], samples=tuple(samples), timeline=tuple(timeline),
+                   peak_method=PEAK_PER_INTERVAL)
+
+
+def test_a_per_interval_peak_leaves_out_cycle_0_and_is_never_below_a_later_reading() -> None:
+    repeat = per_interval_repeat()
+    # THEN the peak is the highest interval peak of cycles >= 1: the reading where the kernel
+    # lagged it (119.9 over 119.7), not the 300 MB of start-up and warm-up
+    assert repeat.peak_rss_bytes == round(119.9 * MB)
+    assert repeat.sampled_peak_rss_bytes == round(119.9 * MB)
+    # AND a reading after the last sample counts, as does the kernel's mark of that tail
+    assert per_interval_repeat(tail_mb=121.0).peak_rss_bytes == round(121.0 * MB)
+    assert replace(repeat, kernel_peak_rss_bytes=round(122 * MB)).peak_rss_bytes == round(
+        122 * MB)
+    # AND the same figures taken over the worker's life count the 300 MB, as before
+    assert replace(repeat, peak_method=PEAK_LIFETIME).peak_rss_bytes == round(300 * MB)
+    # AND the heap peak metric is the highest traced peak of cycles >= 1
+    run = replace(fake_run("run", [20.0, 100.0, 100.0], 10, peak=100.5), repeats=(repeat,))
+    assert values_of(run, "heap_peak_mb") == [pytest.approx(31.0)]
+
+
+def test_per_interval_figures_survive_the_round_trip(tmp_path: Path) -> None:
+    run = fake_run("run", [20.0, 100.0, 100.0], 10, peak=100.5)
+    run = replace(run, repeats=(replace(per_interval_repeat(tail_mb=121.0),
+                                        peak_reset_error="a later reset failed"),))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    kept = write_run(run, folder)
+    loaded = load_run(folder)
+    assert loaded == kept and loaded.repeats[0] == run.repeats[0]
+    meta = json.loads((folder / "meta.json").read_text())["repeats"][0]
+    assert meta["peak_method"] == PEAK_PER_INTERVAL
+    assert meta["peak_rss_bytes"] == round(121.0 * MB)
+
+
+def test_an_unknown_peak_method_is_refused_by_name(tmp_path: Path) -> None:
+    folder = written(tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["repeats"][0]["peak_method"] = "guessed"
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(HarnessError, match="field 'peak_method' must be one of"):
+        load_run(folder)
