@@ -102,7 +102,8 @@ class CalibrationConfig:
             raise HarnessError(f"--kinds takes one or more of {', '.join(KINDS)}; got "
                                f"{', '.join(odd) or 'none'}")
         if any(not 0 < share < 1 for share in self.plants):
-            raise HarnessError("--plants are shares of the baseline's RSS between 0% and 100%")
+            raise HarnessError("--plants takes shares of the baseline's RSS such as 1%,5% (or "
+                               "none), each above 0% and below 100%")
         if self.plant_kb is not None:
             check_range("--plant-kb", self.plant_kb, 1, 16 * 1024 * 1024)
         if "plants" in self.kinds and not self.plants and self.plant_kb is None:
