@@ -6,8 +6,10 @@ Only parses options: the trials are `measuring/calibration.py`'s, the figures
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +17,10 @@ from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.judging.catalog import DEFAULT_REGRESSION_METRICS
 from session_store_harness.measuring.noise import NOISE_KINDS
 from session_store_harness.model.config import DEFAULT_TARGET_KB
+
+if TYPE_CHECKING:  # the library loads scipy: only when the command runs
+    from session_store_harness.judging.calibrate import Trial
+    from session_store_harness.measuring.calibration import CalibrationResult
 
 # measuring/calibration.py's KINDS, which loads scipy: the CLI starts without it
 KIND_NAMES = ("aa", "aa-layout", "plants")
@@ -66,11 +72,8 @@ def calibrate(trials: int, repeat: int, max_repeat: int | None, target_kb: int, 
               noise_mb: int, output: Path) -> None:
     """Run A/A and planted-regression trials through the gate, with layouts varied and an
     optional noisy neighbour, and report each kind's gate fail rate and cost per verdict."""
-    from session_store_harness.measuring.calibration import (
-        CalibrationResult,
-        calibration_config,
-    )
     from session_store_harness.measuring.calibration import calibrate as run_trials
+    from session_store_harness.measuring.calibration import calibration_config
     from session_store_harness.measuring.measure import new_folder
     from session_store_harness.writers.calibration_json import calibration_json
     from session_store_harness.writers.calibration_text import calibration_lines, trial_line
@@ -83,11 +86,17 @@ def calibrate(trials: int, repeat: int, max_repeat: int | None, target_kb: int, 
         noise_workers=noise_workers, noise_mb=noise_mb)
     folder = new_folder(output)
     argv = tuple(sys.argv)
+    latest: list[CalibrationResult] = []
 
-    def progress(result: CalibrationResult, trial) -> None:
+    def progress(result: CalibrationResult, trial: Trial) -> None:
         # written after every trial, so an interrupted calibration keeps its figures
         write_text(folder / "calibration.json", calibration_json(result, argv))
         click.echo(trial_line(result, trial), err=True)
+        latest[:] = [result]
 
-    result = run_trials(config, folder, argv, progress)
-    click.echo("\n".join([*calibration_lines(result), f"results: {folder}"]))
+    try:
+        run_trials(config, folder, argv, progress)
+    finally:  # the figures so far, also when a trial failed or was interrupted
+        if latest:
+            with contextlib.suppress(OSError):  # stdout gone with a closed terminal
+                click.echo("\n".join([*calibration_lines(latest[0]), f"results: {folder}"]))

@@ -131,7 +131,7 @@ def test_an_interrupted_calibration_kills_its_burners_and_keeps_its_figures(
         pids = burner_pids(first_figures(out, calibrate))
         assert all(burner_running(pid) for pid in pids)
         calibrate.send_signal(signum)  # Ctrl-C, or a CI runner's stop
-        _, stderr = calibrate.communicate(timeout=60)
+        stdout, stderr = calibrate.communicate(timeout=60)
     finally:
         calibrate.kill()
         calibrate.communicate()
@@ -140,6 +140,7 @@ def test_an_interrupted_calibration_kills_its_burners_and_keeps_its_figures(
     assert gone_within(pids, 2)
     figures = json.loads((out / "calibration.json").read_text())
     assert figures["trial_log"] and figures["trials"] < 50
+    assert "gate fails (95% CI)" in stdout  # the figures so far, printed too
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
