@@ -175,7 +175,7 @@ def calibrate(config: CalibrationConfig, folder: Path, argv: tuple[str, ...] = (
     throughout; `on_trial` sees each trial as it is judged, so figures can be kept as they come.
     """
     result = CalibrationResult(config, layout_seed=resolve_layout_seed(config.layout_seed),
-                               allowed=tuple(a for a in INTENDED_DIFFERENCES if a in ASPECTS))
+                               allowed=_intended())
     seeds = random.Random(result.layout_seed)
     with noisy_neighbour(config.noise) as neighbour:
         result.burners = neighbour.burners
@@ -250,7 +250,12 @@ def side_config(config: CalibrationConfig, store: str, env: Env) -> RunConfig:
 
 def _allowed(kind: TrialKind) -> tuple[str, ...]:
     differs = kind.after_store != BASELINE or kind.after_only_env
-    return tuple(a for a in INTENDED_DIFFERENCES if a in ASPECTS) if differs else ()
+    return _intended() if differs else ()
+
+
+def _intended() -> tuple[str, ...]:
+    """The intended differences the gate would otherwise refuse (see INTENDED_DIFFERENCES)."""
+    return tuple(aspect for aspect in INTENDED_DIFFERENCES if aspect in ASPECTS)
 
 
 def _require_complete(run: Run, number: int, kind: TrialKind, target: Path) -> None:

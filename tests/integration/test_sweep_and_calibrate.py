@@ -122,6 +122,21 @@ def env_of(folder: Path) -> dict:
     return json.loads((folder / "meta.json").read_text())["config"]["env"]
 
 
+def test_plants_alone_are_sized_by_a_baseline_run_of_their_own(tmp_path: Path) -> None:
+    out = tmp_path / "cal"
+    result = run_cli("calibrate", "--kinds", "plants", "--plants", "10%", "--plant-kb", "0",
+                     "--trials", "1", "--repeat", "4", "--target-kb", "50", "--cycles", "2",
+                     "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((out / "calibration.json").read_text())
+    sizing = json.loads((out / "sizing" / "summary.json").read_text())
+    steady = sizing["metrics"]["rss_steady_mb"]["median"]
+    assert figures["baseline_rss_steady_mb"] == pytest.approx(steady, abs=0.001)
+    assert abs(figures["by_kind"]["plant-10%"]["pad_kb"] - steady * 0.1 * 1024) <= 2
+    assert figures["noise"] == {"kind": "none", "workers": 1, "block_mb": 256, "burners": []}
+    assert figures["by_kind"]["plant-10%"]["fixed_5"] is None  # 4 repeats: no fixed-5 view
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_calibration_kills_its_burners_and_keeps_its_figures(
         tmp_path: Path, signum: int) -> None:
