@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from session_store_harness.generating.generator import GenerateSpec, generate
@@ -46,3 +48,30 @@ def small_store(tmp_path: Path) -> Path:
 def pr_store(tmp_path: Path) -> Path:
     """A 100 KB store in the fix's own shape (about 45 entries of 2.2 KB)."""
     return store_in(tmp_path / "pr", GenerateSpec("pr", seed=3, target_kb=100))
+
+
+BURNER_MODULE = "session_store_harness.worker.burner"
+
+
+def burner_running(pid: int) -> bool:
+    """The recorded pid is still a noise burner: not gone, not a zombie waiting for a reaper,
+    and not reused by another program. A process on its way out has an empty command line
+    but is not gone yet (its parent cannot reap it): that counts as running."""
+    try:
+        process = psutil.Process(pid)
+        command = process.cmdline()
+        return process.status() != psutil.STATUS_ZOMBIE and (
+            not command or BURNER_MODULE in command)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def gone_within(pids: list[int], seconds: float) -> bool:
+    """True once none of the recorded burner `pids` runs, False if one still does after
+    `seconds`."""
+    deadline = time.monotonic() + seconds
+    while any(burner_running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -1,58 +1,102 @@
-"""`harness calibrate`: the gate's false-fail rate (A/A) and its detection rate (known leak)."""
+"""`harness calibrate`: the gate's false-fail and detection rates under real confounders.
+
+Only parses options: the trials are `measuring/calibration.py`'s, the figures
+`judging/calibrate.py`'s, the output the calibration writers'.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.judging.catalog import DEFAULT_REGRESSION_METRICS
+from session_store_harness.measuring.noise import NOISE_KINDS
 from session_store_harness.model.config import DEFAULT_TARGET_KB
 
+if TYPE_CHECKING:  # the library loads scipy: only when the command runs
+    from session_store_harness.judging.calibrate import Trial
+    from session_store_harness.measuring.calibration import CalibrationResult
 
-@click.command()
+# measuring/calibration.py's KINDS, which loads scipy: the CLI starts without it
+KIND_NAMES = ("aa", "aa-layout", "plants")
+EPILOG = ("\b\nExit codes:\n"
+          "0: every trial ran (the rates are the result, whatever they are)\n"
+          "1: a trial's run failed, or a burner died (figures so far kept)\n"
+          "2: bad options; the output folder exists or cannot be made\n"
+          "130: interrupted by Ctrl-C, SIGTERM or SIGHUP (figures so far kept)")
+
+
+@click.command(epilog=EPILOG)
 @click.option("--trials", type=int, default=20, show_default=True,
-              help="A/A and known-regression trials (each is 3 runs).")
-@click.option("--repeat", type=int, default=5, show_default=True, help="Repeats per run.")
+              help="Trials; each runs every chosen kind once, as one interleaved A/B run.")
+@click.option("--repeat", type=int, default=5, show_default=True,
+              help="Repeats a side in each A/B run (ABBA order, a fresh layout each).")
+@click.option("--max-repeat", type=int,
+              help="Adaptive runs: add ABBA blocks until every gated verdict is clear, up to "
+              "this many repeats a side.")
 @click.option("--target-kb", type=int, default=DEFAULT_TARGET_KB["calibrate"],
               show_default=True, help="Size of the generated store (KiB).")
 @click.option("--profile", type=click.Choice(sorted(PROFILES)), default="realistic",
               show_default=True, help="Entry shape of the generated store.")
-@click.option("--cycles", type=int, default=10, show_default=True, help="Cycles per run.")
-@click.option("--threshold", default="5%", show_default=True,
+@click.option("--cycles", type=int, default=10, show_default=True, help="Cycles per repeat.")
+@click.option("--threshold", default="1%", show_default=True,
               help="The gate's --max-regression under test.")
-@click.option("--regression", default="10%", show_default=True,
-              help="Size of the known memory regression, as a share of baseline RSS.")
 @click.option("--metrics", default=",".join(DEFAULT_REGRESSION_METRICS), show_default=True,
               help="The gate's regression metrics.")
+@click.option("--kinds", default=",".join(KIND_NAMES), show_default=True,
+              help="Trial kinds: aa (identical sides), aa-layout (padded with "
+              "HARNESS_PAD_KB=0 for B only), plants (planted regressions).")
+@click.option("--plants", default="1%,5%", show_default=True,
+              help="Planted regressions as shares of the baseline's steady RSS; 'none' for "
+              "none.")
+@click.option("--plant-kb", type=int, default=512, show_default=True,
+              help="A planted regression of this many KiB too; 0 for none.")
+@click.option("--layout-seed", type=int,
+              help="Seed each A/B run's layout seed is drawn from (default: random, recorded).")
+@click.option("--noise", type=click.Choice(NOISE_KINDS), default="none", show_default=True,
+              help="Noisy neighbour running beside the workers for the whole calibration.")
+@click.option("--noise-workers", type=int, default=1, show_default=True,
+              help="Burner processes of each noise kind.")
+@click.option("--noise-mb", type=int, default=256, show_default=True,
+              help="Block each memory burner allocates, touches and frees, over and over.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="New folder for every trial's runs and calibration.json.")
-def calibrate(trials: int, repeat: int, target_kb: int, profile: str, cycles: int,
-              threshold: str, regression: str, metrics: str, output: Path) -> None:
-    """Run A/A and known-regression trials through the gate and report both rates."""
-    from session_store_harness.measuring.calibration import CalibrationConfig, CalibrationResult
+              help="New folder for every trial's A/B runs and calibration.json.")
+def calibrate(trials: int, repeat: int, max_repeat: int | None, target_kb: int, profile: str,
+              cycles: int, threshold: str, metrics: str, kinds: str, plants: str,
+              plant_kb: int, layout_seed: int | None, noise: str, noise_workers: int,
+              noise_mb: int, output: Path) -> None:
+    """Run A/A and planted-regression trials through the gate, with layouts varied and an
+    optional noisy neighbour, and report each kind's gate fail rate and cost per verdict."""
     from session_store_harness.measuring.calibration import calibrate as run_trials
+    from session_store_harness.measuring.calibration import calibration_config
     from session_store_harness.measuring.measure import new_folder
-    from session_store_harness.settings.gate_config import gate_limits, parse_fraction
     from session_store_harness.writers.calibration_json import calibration_json
+    from session_store_harness.writers.calibration_text import calibration_lines, trial_line
     from session_store_harness.writers.folder import write_text
 
-    config = CalibrationConfig(gate_limits({}, max_regression=threshold, metrics=metrics),
-                               parse_fraction(regression), trials, repeat, target_kb, profile,
-                               cycles)
+    config = calibration_config(
+        trials=trials, repeat=repeat, max_repeat=max_repeat, target_kb=target_kb,
+        profile=profile, cycles=cycles, threshold=threshold, metrics=metrics, kinds=kinds,
+        plants=plants, plant_kb=plant_kb, layout_seed=layout_seed, noise=noise,
+        noise_workers=noise_workers, noise_mb=noise_mb)
     folder = new_folder(output)
+    argv = tuple(sys.argv)
+    latest: list[CalibrationResult] = []
 
-    def progress(result: CalibrationResult, a_a: str, regressed: str) -> None:
+    def progress(result: CalibrationResult, trial: Trial) -> None:
         # written after every trial, so an interrupted calibration keeps its figures
-        write_text(folder / "calibration.json", calibration_json(result, tuple(sys.argv)))
-        click.echo(f"[calibrate] trial {result.trials_done}/{trials}: A/A {a_a}, "
-                   f"+{config.regression:.0%} regression {regressed}", err=True)
+        write_text(folder / "calibration.json", calibration_json(result, argv))
+        click.echo(trial_line(result, trial), err=True)
+        latest[:] = [result]
 
-    result = run_trials(config, folder, tuple(sys.argv), progress)
-    click.echo(f"false-fail rate (A/A): {result.false_fail_rate.describe()}")
-    click.echo(f"detection rate (+{config.regression:.0%} RSS, {result.pad_kb} KB): "
-               f"{result.detection_rate.describe()}")
-    click.echo(f"inconclusive: A/A {result.inconclusive['a/a']}, regression "
-               f"{result.inconclusive['regression']}; results: {folder}")
+    try:
+        run_trials(config, folder, argv, progress)
+    finally:  # the figures so far, also when a trial failed or was interrupted
+        if latest:
+            with contextlib.suppress(OSError):  # stdout gone with a closed terminal
+                click.echo("\n".join([*calibration_lines(latest[0]), f"results: {folder}"]))

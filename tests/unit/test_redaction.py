@@ -124,8 +124,8 @@ def test_stress_json_argv_is_redacted() -> None:
 
 
 def test_calibration_json_records_argv_redacted_when_given() -> None:
-    config = CalibrationConfig(limits=GateLimits(max_regression=0.1), regression=0.15)
-    result = CalibrationResult(config, pad_kb=64, detections=2, trials_done=2)
+    config = CalibrationConfig(limits=GateLimits(max_regression=0.1))
+    result = CalibrationResult(config, pads={"plant-1%": 64})
     assert "argv" not in json.loads(calibration_json(result))
     data = json.loads(calibration_json(result, SECRET_ARGV))
     assert data["argv"][3] == f"OPENCLAW_API_KEY={REDACTED}"
