@@ -103,7 +103,8 @@ def first_repeats(run: Run, count: int = FIXED_REPEATS) -> Run | None:
     if len(run.repeats) < count:
         return None
     return replace(run, repeats=run.repeats[:count], config=replace(run.config, repeat=count),
-                   interleaved_order=_order_prefix(run.interleaved_order, count))
+                   interleaved_order=_order_prefix(run.interleaved_order, count),
+                   planned_looks=1, max_repeat=None)
 
 
 def _order_prefix(order: Sequence[str], count: int) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
@@ -38,6 +38,7 @@ from session_store_harness.judging.calibrate import (
 from session_store_harness.judging.compare import ASPECTS
 from session_store_harness.judging.gate import GateLimits
 from session_store_harness.judging.metrics import values_of
+from session_store_harness.judging.sequential import check_design
 from session_store_harness.measuring.ab import AbPlan, measure_ab
 from session_store_harness.measuring.measure import measure, new_folder, resolve_layout_seed
 from session_store_harness.measuring.noise import Burner, NoiseConfig, noisy_neighbour
@@ -110,7 +111,8 @@ class CalibrationConfig:
             raise HarnessError("--kinds plants needs --plants or --plant-kb")
         if self.max_repeat is not None:
             check_range("--max-repeat", self.max_repeat, self.repeat, 1000)
-        adaptive_fields(self)  # refused now, not after the first trials
+        if self.max_repeat is not None:  # a design that cannot work: refused before trials
+            check_design(self.limits, self.repeat, self.max_repeat)
 
     def trial_kinds(self) -> tuple[TrialKind, ...]:
         chosen: list[TrialKind] = []
@@ -129,17 +131,10 @@ class CalibrationConfig:
 
 
 def adaptive_fields(config: CalibrationConfig) -> dict[str, object]:
-    """`AbPlan`'s adaptive-repeat fields for `--max-repeat`: the gate's limits, so the run
-    knows which verdicts must be clear, and the most repeats a side.
-
-    Until this build's `AbPlan` has them, `--max-repeat` is refused in one line (exit 2)
-    rather than ignored: a calibration of fixed runs labelled adaptive would mislead.
-    """
+    """`AbPlan`'s sequential fields for `--max-repeat`: the gate's limits, so the run knows
+    which verdicts must be clear, and the most repeats a side."""
     if config.max_repeat is None:
         return {}
-    if not {"limits", "max_repeat"} <= {f.name for f in fields(AbPlan)}:
-        raise HarnessError("--max-repeat needs adaptive interleaved runs (AbPlan.limits and "
-                           "max_repeat), which this build does not have yet: leave it out")
     return {"limits": config.limits, "max_repeat": config.max_repeat}
 
 

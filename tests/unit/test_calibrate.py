@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import pytest
 
@@ -20,7 +20,6 @@ from session_store_harness.judging.calibrate import (
     summarize,
 )
 from session_store_harness.judging.gate import GateLimits
-from session_store_harness.measuring.ab import AbPlan
 from session_store_harness.measuring.calibration import (
     KINDS,
     CalibrationConfig,
@@ -121,15 +120,13 @@ def test_plants_parse_as_shares_or_none() -> None:
             calibration_config(trials=1, **{**OPTIONS, "plants": bad})
 
 
-def test_max_repeat_reaches_the_plan_or_is_refused_in_one_line() -> None:
-    adaptive = {"limits", "max_repeat"} <= {f.name for f in fields(AbPlan)}
-    if not adaptive:  # this build's AbPlan has no adaptive fields: refused, never ignored
-        with pytest.raises(HarnessError, match="--max-repeat needs adaptive"):
-            calibration_config(trials=1, max_repeat=10, **OPTIONS)
-        return
-    config = calibration_config(trials=1, max_repeat=10, **OPTIONS)
+def test_max_repeat_reaches_the_plan_and_an_unworkable_design_is_refused() -> None:
+    config = calibration_config(trials=1, max_repeat=10, **{**OPTIONS, "repeat": 6})
     plan = ab_plan(config, config.trial_kinds()[0], None, 1)
-    assert plan.max_repeat == 10 and plan.limits == config.limits  # type: ignore[attr-defined]
+    assert plan.max_repeat == 10 and plan.limits == config.limits
+    # a design whose first look can never be significant is refused before any trial runs
+    with pytest.raises(HarnessError, match="can never be significant"):
+        calibration_config(trials=1, max_repeat=12, **{**OPTIONS, "repeat": 4})
 
 
 def test_max_repeat_under_repeat_is_refused() -> None:
