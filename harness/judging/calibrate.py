@@ -60,6 +60,10 @@ class MetricVerdict:
     outcome: Outcome
     mdc: float | None
     mdc_relative: float | None
+    # whether the check's interval of the change held 0 (None: no interval), and its level:
+    # in A/A trials, where the true change is 0, it must hold it at least that often
+    covers_zero: bool | None = None
+    interval_level: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,11 @@ def judge(before: Run, after: Run, limits: GateLimits) -> Verdict:
             row = check.comparison
             base = max(abs(row.difference.before_median), row.metric.floor)
             mdc = row.difference.mdc
-            metrics[row.metric.name] = MetricVerdict(check.outcome, mdc,
-                                                     None if mdc is None else mdc / base)
+            interval = row.difference.interval
+            metrics[row.metric.name] = MetricVerdict(
+                check.outcome, mdc, None if mdc is None else mdc / base,
+                None if interval is None else interval[0] <= 0 <= interval[1],
+                1 - row.difference.alpha)
     return Verdict(result.outcome, metrics)
 
 
@@ -136,6 +143,8 @@ class MetricSummary:
     inconclusive: int
     mdc: float | None
     mdc_relative: float | None
+    covers_zero: Rate | None = None  # trials whose interval held 0, of those with one
+    interval_level: float | None = None  # the lowest level the intervals claimed
 
 
 @dataclass(frozen=True)
@@ -174,11 +183,16 @@ def _metric_summaries(trials: Sequence[Trial]) -> dict[str, MetricSummary]:
     summaries = {}
     for name in names:
         checks = [t.verdict.metrics[name] for t in trials if name in t.verdict.metrics]
+        with_interval = [c for c in checks if c.covers_zero is not None]
         summaries[name] = MetricSummary(
             fails=sum(c.outcome == "fail" for c in checks),
             inconclusive=sum(c.outcome == "inconclusive" for c in checks),
             mdc=_median([c.mdc for c in checks]),
-            mdc_relative=_median([c.mdc_relative for c in checks]))
+            mdc_relative=_median([c.mdc_relative for c in checks]),
+            covers_zero=Rate(sum(bool(c.covers_zero) for c in with_interval),
+                             len(with_interval)) if with_interval else None,
+            interval_level=min((c.interval_level for c in with_interval
+                                if c.interval_level is not None), default=None))
     return summaries
 
 

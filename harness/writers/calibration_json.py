@@ -60,7 +60,10 @@ def _summary(result: CalibrationResult, summary: KindSummary) -> dict[str, Any]:
         "pass": trials - summary.fails.hits - summary.inconclusive,
         "by_metric": {name: {"fails": m.fails, "inconclusive": m.inconclusive,
                              "mdc_median": _round(m.mdc, 4), "unit": BY_NAME[name].unit,
-                             "mdc_median_share_of_baseline": _round(m.mdc_relative, 5)}
+                             "mdc_median_share_of_baseline": _round(m.mdc_relative, 5),
+                             "interval_held_zero": None if m.covers_zero is None
+                             else _rate(m.covers_zero),
+                             "interval_level": _round(m.interval_level, 5)}
                       for name, m in summary.metrics.items()},
         "repeats_a_side": {"median": summary.repeats_median, "max": summary.repeats_max},
         "wall_s_per_verdict_median": round(summary.wall_s_median, 3),
@@ -76,7 +79,9 @@ def _rate(rate: Rate) -> dict[str, Any]:
 
 def _check(name: str, check: MetricVerdict) -> dict[str, Any]:
     return {"outcome": check.outcome, "mdc": _round(check.mdc, 4), "unit": BY_NAME[name].unit,
-            "mdc_share_of_baseline": _round(check.mdc_relative, 5)}
+            "mdc_share_of_baseline": _round(check.mdc_relative, 5),
+            "interval_held_zero": check.covers_zero,
+            "interval_level": _round(check.interval_level, 5)}
 
 
 def _round(value: float | None, decimals: int = 3) -> float | None:

@@ -62,7 +62,10 @@ def _metric_line(summary: KindSummary) -> str:
     for name, m in summary.metrics.items():
         mdc = ("MDC n/a" if m.mdc is None else f"MDC {m.mdc:.3f} {BY_NAME[name].unit} "
                f"({m.mdc_relative:.2%})")
-        parts.append(f"{name} {mdc}, {m.fails} fail, {m.inconclusive} inconcl.")
+        held = ("" if m.covers_zero is None or m.interval_level is None else
+                f", {m.interval_level:.2%} interval held 0 in {m.covers_zero.hits}/"
+                f"{m.covers_zero.trials}")
+        parts.append(f"{name} {mdc}, {m.fails} fail, {m.inconclusive} inconcl.{held}")
     return f"  {summary.kind}: " + "; ".join(parts)
 
 

@@ -68,7 +68,10 @@ def test_judge_reports_the_gate_outcome_and_each_metrics_mdc() -> None:
     steady = regressed.metrics["rss_steady_mb"]
     assert steady.outcome == "fail" and steady.mdc is not None and steady.mdc > 0
     assert steady.mdc_relative == pytest.approx(steady.mdc / 20.02, rel=0.01)
-    assert judge(before, before, LIMITS).outcome == "pass"
+    # the interval of a 1 MB change excludes 0; the same run against itself holds it
+    assert steady.covers_zero is False and steady.interval_level == pytest.approx(0.975)
+    same = judge(before, before, LIMITS)
+    assert same.outcome == "pass" and same.metrics["rss_steady_mb"].covers_zero is True
 
 
 def test_fixed_wall_time_keeps_the_overhead_and_the_first_five_workers_a_side() -> None:
@@ -77,7 +80,8 @@ def test_fixed_wall_time_keeps_the_overhead_and_the_first_five_workers_a_side() 
 
 
 def trial(number: int, outcome: str, fixed: str | None, mdc: float = 0.1) -> Trial:
-    check = MetricVerdict(outcome, mdc, mdc / 20)
+    check = MetricVerdict(outcome, mdc, mdc / 20, covers_zero=outcome != "fail",
+                          interval_level=0.95 + number / 100)
     return Trial(number, "aa", Verdict(outcome, {"rss_steady_mb": check}), repeats=5 + number,
                  wall_s=float(number), fixed=fixed, fixed_wall_s=None if fixed is None else 1.0)
 
@@ -92,6 +96,8 @@ def test_a_kinds_summary_counts_every_outcome_once() -> None:
     steady = summary.metrics["rss_steady_mb"]
     assert (steady.fails, steady.inconclusive, steady.mdc) == (1, 1, 0.2)
     assert steady.mdc_relative == pytest.approx(0.01)
+    # the intervals held 0 in the two trials that did not fail; the lowest level is claimed
+    assert steady.covers_zero == Rate(2, 3) and steady.interval_level == pytest.approx(0.96)
 
 
 def test_the_command_offers_the_kinds_the_library_runs() -> None:
