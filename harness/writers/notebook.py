@@ -24,9 +24,12 @@ def execute(source: Path, output: Path, env: dict[str, str]) -> None:
     nbformat.write(notebook, output)
 
 
+# the repository's notebooks/ (the Makefile installs the package editable, in place)
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare_runs.ipynb"
+
+
 if __name__ == "__main__":
     before, after, out = sys.argv[1:4]
-    execute(Path(__file__).resolve().parent.parent / "notebooks" / "compare_runs.ipynb",
-            Path(out), {"HARNESS_BEFORE": str(Path(before).resolve()),
+    execute(NOTEBOOK, Path(out), {"HARNESS_BEFORE": str(Path(before).resolve()),
                         "HARNESS_AFTER": str(Path(after).resolve())})
     print(f"executed notebook: {out}")

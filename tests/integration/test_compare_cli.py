@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.image
@@ -144,11 +146,12 @@ def test_report_refuses_a_comparison_json_from_a_newer_harness(tmp_path: Path) -
 def test_the_notebook_runs_on_two_real_runs(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
     import nbformat
 
-    from session_store_harness.writers.notebook import execute
-
-    source = Path(__file__).resolve().parents[2] / "notebooks" / "compare_runs.ipynb"
+    # as `make notebook` runs it: the module, on two run folders
     out = tmp_path / "executed.ipynb"
-    execute(source, out, {"HARNESS_BEFORE": str(two_runs[0]), "HARNESS_AFTER": str(two_runs[1])})
+    result = subprocess.run([sys.executable, "-m", "session_store_harness.writers.notebook",
+                             str(two_runs[0]), str(two_runs[1]), str(out)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
     cells = nbformat.read(out, as_version=4).cells
     outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
