@@ -387,8 +387,8 @@ RULES: tuple[Rule, ...] = (
     Rule("base-reuse-safe", "update with a loaded base keeps what another process wrote since "
          "that load", base_reuse_safe),
     Rule("file-mode", "update and save never widen the file's mode (0600)", file_mode),
-    Rule("format", "the file stays one JSON object of objects (built-ins: exactly "
-         "JSON.stringify(store, null, 2))", file_format),
+    Rule("format", "the file stays one JSON object of objects (built-ins: JSON.stringify(store, "
+         "null, 2))", file_format),
     Rule("no-lost-updates", "concurrent writer processes lose no completed update",
          no_lost_updates),
     Rule("atomic-replace", "a reader never sees a half-written file", atomic_replace),

@@ -18,7 +18,7 @@ def conform_lines(report: ConformReport) -> list[str]:
     for result in report.results:
         first, *more = result.evidence if result.status != PASS else (result.description,)
         lines.append(f"{LABELS[result.status]}  {result.rule:<{width}}  {first}")
-        lines += [f"{'':{width + 6}}{line}" for line in more]
+        lines += [f"{'':{width + 8}}{line}" for line in more]
     lines.append(_tally(report))
     return lines
 
