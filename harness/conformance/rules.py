@@ -211,9 +211,12 @@ def unchanged_not_rewritten(subject: Subject) -> Verdict:
     same_values = {k: v for k, v in list(store[first].items())[:3]}
     problems: list[str] = []
     with subject.driver(path) as driver:
+        driver.do("load", keep="base")
         for what, changes in (("changes nothing", {}),
                               ("sets fields to the values they have",
-                               {"set": {first: same_values}})):
+                               {"set": {first: same_values}}),
+                              ("changes nothing, given the loaded store as base",
+                               {"base": "base"})):
             before = FileState.of(path)
             time.sleep(0.02)  # past the file system's timestamp tick: a rewrite shows in mtime
             driver.do("update", **changes)
@@ -221,8 +224,8 @@ def unchanged_not_rewritten(subject: Subject) -> Verdict:
             if now != before:
                 problems.append(f"an update whose mutator {what} rewrote the file: "
                                 f"{', '.join(before.changes(now))}")
-    return judged(problems, facts=("2 updates that change nothing left inode, mtime and bytes "
-                                   "as they were",))
+    return judged(problems, facts=("3 updates that change nothing (one with a base) left "
+                                   "inode, mtime and bytes as they were",))
 
 
 def base_reuse_safe(subject: Subject) -> Verdict:
@@ -265,7 +268,6 @@ def _their_changes(store: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
 
 def file_mode(subject: Subject) -> Verdict:
     path = subject.fresh_store("file-mode")
-    os.chmod(path, 0o600)
     problems: list[str] = []
     with subject.driver(path) as driver:
         steps: list[tuple[str, Callable[[], object]]] = [
@@ -274,6 +276,7 @@ def file_mode(subject: Subject) -> Verdict:
             steps.append(("save", lambda: driver.do(
                 "save", store=applied(on_disk(path), {"set": {"conform:saved": PROBE}}))))
         for what, step in steps:
+            os.chmod(path, 0o600)  # each step judged on its own, from the gateway's mode
             was = stat.S_IMODE(path.stat().st_mode)
             step()
             now = stat.S_IMODE(path.stat().st_mode)
@@ -327,14 +330,17 @@ def no_lost_updates(subject: Subject) -> Verdict:
     warnings: list[str] = []
     for mode, result in subject.concurrent_writes.items():
         if result.lost:
-            short = {k: f"{result.own_counts.get(k, 0)} of {n}"
-                     for k, n in result.completed.items() if result.own_counts.get(k, 0) < n}
+            short = [f"{key} has {result.own_counts.get(key, 0)} of {done}"
+                     for key, done in sorted(result.completed.items())
+                     if result.own_counts.get(key, 0) < done]
             problems.append(f"{mode}: {result.lost} of {result.completed_total} completed "
-                            f"updates missing from the file (shared counter "
-                            f"{result.shared_count}; short: {short or 'none'})")
-        for failure in result.writer_failures[:1] + result.timeouts[:1]:
-            problems.append(f"{mode}: {len(result.writer_failures) + len(result.timeouts)} "
-                            f"writers did not finish their updates: {failure}")
+                            f"updates missing from the file (the shared counter has "
+                            f"{result.shared_count}; {', '.join(short[:3]) or 'no writer short'})")
+        for stopped, how in ((result.writer_failures, "failed"),
+                             (result.timeouts, "gave up waiting for the lock, updates not made")):
+            if stopped:
+                problems.append(f"{mode}: {len(stopped)} of {result.writers} writers {how}: "
+                                f"{stopped[0]}")
         if result.leftovers:
             warnings.append(f"{mode}: left in the folder after every writer exited: "
                             f"{', '.join(result.leftovers[:5])}")
