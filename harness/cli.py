@@ -13,6 +13,7 @@ from session_store_harness.commands.bench import bench
 from session_store_harness.commands.calibrate import calibrate
 from session_store_harness.commands.check_memory import check_memory
 from session_store_harness.commands.compare import compare
+from session_store_harness.commands.conform import conform
 from session_store_harness.commands.gate import gate
 from session_store_harness.commands.generate import generate
 from session_store_harness.commands.report import report
@@ -48,6 +49,7 @@ cli.add_command(merge)
 cli.add_command(calibrate)
 cli.add_command(stress)
 cli.add_command(ab)
+cli.add_command(conform)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,6 +19,7 @@ WORKER_STORE_ERROR = 10  # the store raised its error; the `error` message says 
 WORKER_RUNNER_GONE = 11  # the ack pipe closed: nobody is measuring any more
 WRITER_STORE_ERROR = 12  # a `harness stress` writer's store failed
 WRITER_LOCK_TIMEOUT = 13  # a `harness stress` writer gave up waiting for the store's lock
+DRIVER_BAD_STORE = 14  # a `harness conform` driver could not load the store its spec names
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success (gate: every check passed)",
@@ -33,6 +34,7 @@ CHILD_EXIT_CODES: dict[int, str] = {
     WORKER_RUNNER_GONE: "worker: the runner went away",
     WRITER_STORE_ERROR: "stress writer: the store failed",
     WRITER_LOCK_TIMEOUT: "stress writer: gave up waiting for the store's lock (10 s)",
+    DRIVER_BAD_STORE: "conform driver: the store spec names no loadable store",
 }
 
 

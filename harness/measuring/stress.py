@@ -23,19 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from session_store_harness import stores
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, HarnessError
 from session_store_harness.generating.generator import GenerateSpec, generate
-from session_store_harness.measuring.processes import child_env, node_binary, python_module
+from session_store_harness.measuring.processes import child_env, node_binary
 from session_store_harness.measuring.storefile import copy_user_store
+from session_store_harness.measuring.targets import StoreTarget
 from session_store_harness.model.config import RUNTIME_STORES, check_range
-from session_store_harness.stores import StoreError, store_class
+from session_store_harness.stores import STORES, StoreError, store_class
 from session_store_harness.stores.jsonfile import read_bytes
-from session_store_harness.stores.lock import claim_path_for, lock_path_for
+from session_store_harness.stores.lock import lock_path_for
 from session_store_harness.worker.stress_writer import SHARED_KEY, mutator
 
 CRASH_KEY = "stress:crash"
-NODE_STRESS_WRITER = Path(stores.__file__).resolve().parent / "node" / "stress_writer.mjs"
+PYTHON_WRITER = "session_store_harness.worker.stress_writer"
+NODE_WRITER = "stress_writer.mjs"  # in stores/node
 # Writers are started one by one but begin their updates together, once all have started.
 START_DELAY_MS = 300
 START_DELAY_PER_WRITER_MS = 40
@@ -99,11 +100,11 @@ def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressRepo
             copy_user_store(config.store_file, path)
         else:
             generate(config.generate, path)
-        result = concurrency(config.store, path, config.writers, config.updates,
-                             config.reuse_loaded_store, runtime=config.runtime)
-        crash = crashes(config.store, path, config.crash_trials, config.seed,
-                        reuse=config.reuse_loaded_store,
-                        runtime=config.runtime) if config.crash_trials else None
+        target = StoreTarget(config.store, config.runtime)
+        result = concurrency(target, path, config.writers, config.updates,
+                             config.reuse_loaded_store)
+        crash = crashes(target, path, config.crash_trials, config.seed,
+                        reuse=config.reuse_loaded_store) if config.crash_trials else None
     return StressReport(config, argv, result, crash)
 
 
@@ -122,6 +123,7 @@ class ConcurrencyResult:
     leftovers: list[str]
     completed: dict[str, int] = field(default_factory=dict)  # as each writer reported it
     timeouts: list[str] = field(default_factory=list)  # writers that gave up on the lock
+    first_invalid_read: str = ""  # why the first invalid read was not a store
 
     @property
     def attempted(self) -> int:
@@ -166,6 +168,7 @@ class CrashResult:
     left_by_kill: dict[str, int] = field(default_factory=dict)  # temp files / locks seen
     leftovers_after_next_write: int = 0
     next_write_failures: int = 0  # the writer after a kill could not update the store
+    first_corruption: str = ""  # the first trial that left a corrupt file, and why
 
     @property
     def ok(self) -> bool:
@@ -178,14 +181,13 @@ class CrashResult:
         return [f"{count} {what}" for what, count in counts.items() if count]
 
 
-def writer_command(store: str, path: Path, key: str, updates: int, shared: bool,
-                   reuse: bool, runtime: str = "python", start_at_ms: int = 0) -> list[str]:
-    args = ["--store", store, "--path", str(path), "--key", key, "--updates", str(updates)]
+def writer_command(target: StoreTarget, path: Path, key: str, updates: int, shared: bool,
+                   reuse: bool, start_at_ms: int = 0) -> list[str]:
+    """A writer process of the target's runtime (`worker/stress_writer.py` or its Node twin)."""
+    args = ["--path", str(path), "--key", key, "--updates", str(updates)]
     args += (["--shared"] if shared else []) + (["--reuse-loaded-store"] if reuse else [])
     args += ["--start-at-ms", str(start_at_ms)] if start_at_ms else []
-    if runtime == "node":
-        return [node_binary(), str(NODE_STRESS_WRITER), *args]
-    return python_module("session_store_harness.worker.stress_writer", *args)
+    return target.command(PYTHON_WRITER, NODE_WRITER, *args)
 
 
 @dataclass(frozen=True)
@@ -217,14 +219,14 @@ def _completed(stdout: bytes) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def concurrency(store: str, path: Path, writers: int, updates: int, reuse: bool,
-                runtime: str = "python") -> ConcurrencyResult:
+def concurrency(target: StoreTarget, path: Path, writers: int, updates: int,
+                reuse: bool) -> ConcurrencyResult:
     """Start all writers, let them begin together; check the file until they are done."""
     start_at_ms = (int(time.time() * 1000) + START_DELAY_MS
                    + START_DELAY_PER_WRITER_MS * writers)
     keys = [f"stress:writer-{i}" for i in range(writers)]
     processes = {key: subprocess.Popen(
-        writer_command(store, path, key, updates, True, reuse, runtime, start_at_ms),
+        writer_command(target, path, key, updates, True, reuse, start_at_ms),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) for key in keys}
     reads = _Reader(path)
     reads.start()
@@ -240,7 +242,8 @@ def concurrency(store: str, path: Path, writers: int, updates: int, reuse: bool,
         reads=reads.count + 1, invalid_reads=reads.invalid + final_invalid,  # +1: the last
         leftovers=_leftovers(path),
         completed={key: e.completed for key, e in exits.items() if e.completed is not None},
-        timeouts=[e.message for e in exits.values() if e.exit_code == WRITER_LOCK_TIMEOUT])
+        timeouts=[e.message for e in exits.values() if e.exit_code == WRITER_LOCK_TIMEOUT],
+        first_invalid_read=reads.first_error or _why_invalid(path))
 
 
 def _final_store(path: Path) -> tuple[dict[str, Any], int]:
@@ -251,22 +254,31 @@ def _final_store(path: Path) -> tuple[dict[str, Any], int]:
         return {}, 1
 
 
+def _why_invalid(path: Path) -> str:
+    """Why the file is not a store now, or "" if it is one."""
+    try:
+        strict_parse(read_bytes(path), path)
+    except (InvalidStore, StoreError) as exc:
+        return str(exc)
+    return ""
+
+
 def _count(store: dict[str, Any], key: str) -> int:
     entry = store.get(key)
     return entry.get("count", 0) if isinstance(entry, dict) else 0
 
 
-def crashes(store: str, path: Path, trials: int, seed: int, max_delay_s: float = 0.4,
-            reuse: bool = False, runtime: str = "python") -> CrashResult:
+def crashes(target: StoreTarget, path: Path, trials: int, seed: int,
+            max_delay_s: float = 0.4, reuse: bool = False) -> CrashResult:
     """Kill a busy writer `trials` times; after each, check the file, then write once more."""
     rng = random.Random(seed)
     others = {k: v for k, v in strict_parse(read_bytes(path), path).items() if k != CRASH_KEY}
     corrupt = backwards = leftovers = failed_next = 0
     left = {"temp files": 0, "locks": 0}
+    first_corruption = ""
     count = 0
-    for _ in range(trials):
-        process = subprocess.Popen(writer_command(store, path, CRASH_KEY, 0, False, reuse,
-                                                  runtime),
+    for trial in range(1, trials + 1):
+        process = subprocess.Popen(writer_command(target, path, CRASH_KEY, 0, False, reuse),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    env=child_env())
         time.sleep(rng.uniform(0.05, max_delay_s))
@@ -276,39 +288,44 @@ def crashes(store: str, path: Path, trials: int, seed: int, max_delay_s: float =
         left["locks"] += lock_path_for(path).exists()
         try:
             now = strict_parse(read_bytes(path), path)
-        except (InvalidStore, StoreError):
+        except (InvalidStore, StoreError) as exc:
             corrupt += 1
+            first_corruption = first_corruption or f"kill {trial}: {exc}"
             continue
         if {k: v for k, v in now.items() if k != CRASH_KEY} != others:
             corrupt += 1
+            first_corruption = first_corruption or (
+                f"kill {trial}: entries other than {CRASH_KEY!r} changed")
         new_count = _count(now, CRASH_KEY)
         backwards += new_count < count
         count = new_count
         # The next writer must take over a dead writer's lock and sweep its temp files.
-        if write_once(store, path, runtime):
+        if write_once(target, path):
             count += 1
         else:
             failed_next += 1
         leftovers += len(_leftovers(path))
-    return CrashResult(trials, corrupt, backwards, left, leftovers, failed_next)
+    return CrashResult(trials, corrupt, backwards, left, leftovers, failed_next,
+                       first_corruption)
 
 
-def write_once(store: str, path: Path, runtime: str) -> bool:
+def write_once(target: StoreTarget, path: Path) -> bool:
     """One update by a fresh writer of the runtime under test: did it complete?"""
-    if runtime == "python":
+    if target.runtime == "python" and target.spec in STORES:  # ours: no process to start
         try:
-            store_class(store)(path).update(mutator(CRASH_KEY, shared=False))
+            store_class(target.spec)(path).update(mutator(CRASH_KEY, shared=False))
         except StoreError:
             return False
         return True
-    process = subprocess.Popen(writer_command(store, path, CRASH_KEY, 1, False, False, runtime),
+    process = subprocess.Popen(writer_command(target, path, CRASH_KEY, 1, False, False),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env())
     return finish(process).completed == 1
 
 
 def _leftovers(path: Path) -> list[str]:
-    names = [p.name for p in path.parent.glob(path.name + ".*.tmp")]
-    return names + [p.name for p in (lock_path_for(path), claim_path_for(path)) if p.exists()]
+    """Whatever else is in the store's folder (a scratch folder that held only the store):
+    temp files and locks, whatever a store names them."""
+    return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
 
 
 class InvalidStore(Exception):
@@ -367,14 +384,16 @@ class _Reader(threading.Thread):
         super().__init__(daemon=True)
         self.path = path
         self.count = self.invalid = 0
+        self.first_error = ""
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
                 strict_parse(read_bytes(self.path), self.path)
-            except (InvalidStore, StoreError):
+            except (InvalidStore, StoreError) as exc:
                 self.invalid += 1
+                self.first_error = self.first_error or str(exc)
             self.count += 1
             time.sleep(0.002)
 

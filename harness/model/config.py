@@ -18,7 +18,7 @@ MAX_CYCLES = 1_000_000
 # Default store sizes (KiB) by what the store is for: the gateway's 7.6 MB store for runs;
 # smaller ones where many runs or processes are made (bench, stress, calibrate trials).
 DEFAULT_TARGET_KB = {"run": 7600, "generate": 7600, "bench": 1000, "stress": 100,
-                     "calibrate": 300}
+                     "calibrate": 300, "conform": 100}
 LABEL_PATTERN = r"[A-Za-z0-9._-]+"
 RUNTIME_STORES = {"python": (), "node": ("wholefile", "snapshot")}  # python: every store
 

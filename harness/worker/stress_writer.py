@@ -1,7 +1,9 @@
 """A writer process for `harness stress`: updates one store as fast as it can.
 
-Run as `python -P -m session_store_harness.worker.stress_writer`. Standard library only; its Node
-twin is `stores/node/stress_writer.mjs`, with the same arguments, output and exit codes. Each
+Run as `python -P -m session_store_harness.worker.stress_writer --store SPEC ...`. Standard
+library only; its Node twin is `stores/node/stress_writer.mjs`, with the same arguments, output
+and exit codes. SPEC is resolved as `harness conform`'s driver resolves it (a built-in name,
+`module:Class` importable from a `--python-path` folder, or `/abs/file.py:Class`). Each
 update increments its own key's `count` and, with `--shared`, the shared entry's `count` too, so
 lost updates show as missing counts. `--updates 0` means until killed. `--start-at-ms T` waits
 until the epoch millisecond T before the first update, so writers started one after another
@@ -24,8 +26,9 @@ import time
 from pathlib import Path
 
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, WRITER_STORE_ERROR
-from session_store_harness.stores import LockTimeout, StoreError, store_class
+from session_store_harness.stores import LockTimeout, StoreError
 from session_store_harness.stores.base import SessionMap
+from session_store_harness.worker.conform_driver import resolve_store
 
 SHARED_KEY = "stress:shared"
 
@@ -51,6 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--shared", action="store_true")
     parser.add_argument("--reuse-loaded-store", action="store_true")
     parser.add_argument("--start-at-ms", type=int, default=0)
+    parser.add_argument("--python-path", action="append", default=[])
     return parser.parse_args(argv)
 
 
@@ -62,7 +66,12 @@ def wait_until(epoch_ms: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    store = store_class(args.store)(args.path)
+    try:
+        store = resolve_store(args.store, args.python_path)(args.path)
+    except Exception as exc:  # whatever the user's module raised while loading
+        print(f"stress worker: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(json.dumps({"completed": 0}), flush=True)
+        return WRITER_STORE_ERROR
     mutate = mutator(args.key, args.shared)
     rounds = range(args.updates) if args.updates else itertools.count()
     completed = 0

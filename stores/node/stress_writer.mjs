@@ -1,7 +1,8 @@
 // A writer process for `harness stress`, in Node.js: the twin of harness/worker/stress_writer.py,
 // with the same arguments, output and exit codes. Standard library only. Run as
-// `node stores/node/stress_writer.mjs --store NAME --path P --key K [--updates N] [--shared]
-// [--reuse-loaded-store] [--start-at-ms T]`.
+// `node stores/node/stress_writer.mjs --store SPEC --path P --key K [--updates N] [--shared]
+// [--reuse-loaded-store] [--start-at-ms T]`. SPEC is a built-in name or a module exporting
+// `createStore(path, env)`, resolved as `harness conform`'s driver resolves it.
 //
 // Each update increments its own key's `count` and, with --shared, the shared entry's `count`
 // too. --updates 0 means until killed; --start-at-ms waits until that epoch millisecond, so
@@ -9,7 +10,8 @@
 // stdout: the updates whose `update` returned.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { LockTimeout, STORES, StoreError } from "./sessionStore.mjs";
+import { resolveStore } from "./conform_driver.mjs";
+import { LockTimeout, StoreError } from "./sessionStore.mjs";
 
 // Exit codes from the one table in harness/errors.py.
 const WRITER_STORE_ERROR = 12;
@@ -46,13 +48,14 @@ function waitUntil(epochMs) {
   if (delayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
 }
 
-function run() {
-  const Store = STORES[args.store];
-  if (!Store) {
-    process.stderr.write(`stress worker: unknown store ${JSON.stringify(args.store)} for node; known: ${Object.keys(STORES).join(", ")}\n`);
+async function run() {
+  let store;
+  try {
+    store = (await resolveStore(args.store))(args.path, process.env);
+  } catch (error) {
+    process.stderr.write(`stress worker: ${error.message}\n`);
     return WRITER_STORE_ERROR;
   }
-  const store = new Store(args.path);
   const updates = Number(args.updates);
   waitUntil(Number(args["start-at-ms"]));
   try {
@@ -69,4 +72,4 @@ function run() {
   return 0;
 }
 
-process.exit(run());
+process.exit(await run());

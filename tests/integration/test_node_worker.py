@@ -14,6 +14,7 @@ import pytest
 
 from session_store_harness.measuring.runner import run_worker
 from session_store_harness.measuring.stress import writer_command
+from session_store_harness.measuring.targets import StoreTarget
 from session_store_harness.model.config import RunConfig
 from session_store_harness.worker.stress_writer import SHARED_KEY
 from tests.conftest import assert_one_line_error, run_cli
@@ -46,8 +47,9 @@ def test_node_runs_are_measured_like_python_ones(tmp_path: Path, small_store: Pa
 def test_node_snapshot_reuse_never_loses_a_concurrent_writers_updates(small_store: Path,
                                                                        tmp_path: Path) -> None:
     # GIVEN two Python writers bumping counters while the Node store updates with reuse
-    writers = [subprocess.Popen(writer_command("snapshot", small_store, f"stress:w{i}", 80,
-                                               True, False)) for i in range(2)]
+    writers = [subprocess.Popen(writer_command(StoreTarget("snapshot"), small_store,
+                                               f"stress:w{i}", 80, True, False))
+               for i in range(2)]
     config = RunConfig(store="snapshot", runtime="node", cycles=60, sample_every=20,
                        reuse_loaded_store=True, store_file=small_store)
     run = run_worker(config, small_store, tmp_path)

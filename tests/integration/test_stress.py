@@ -21,6 +21,7 @@ from session_store_harness.measuring.stress import (
     crashes,
     strict_parse,
 )
+from session_store_harness.measuring.targets import StoreTarget
 from session_store_harness.stores.jsonfile import parse
 from session_store_harness.stores.lock import lock_path_for
 from session_store_harness.writers.stress_text import stress_lines
@@ -48,7 +49,7 @@ def dead_pid() -> int:
 @pytest.mark.parametrize(("store", "reuse"), CONFIGS)
 def test_concurrent_writers_lose_no_update(store_path: Path, store: str, reuse: bool) -> None:
     # GIVEN 4 writer processes x 60 updates, each to its own key and to one shared counter
-    result = concurrency(store, store_path, writers=4, updates=60, reuse=reuse)
+    result = concurrency(StoreTarget(store), store_path, writers=4, updates=60, reuse=reuse)
     # THEN every update counted, every read of the file during the writes was a valid store
     assert result.writer_failures == [] and result.timeouts == []
     assert result.shared_count == 240 and set(result.own_counts.values()) == {60}
@@ -63,8 +64,8 @@ def test_writers_starting_together_take_over_a_stale_lock_safely(
         store_path: Path, runtime: str, store: str, reuse: bool) -> None:
     # GIVEN a lock left by a dead writer, and 6 writers that begin in the same millisecond
     lock_path_for(store_path).write_text(json.dumps({"pid": dead_pid(), "createdAt": 0}))
-    result = concurrency(store, store_path, writers=6, updates=30, reuse=reuse,
-                         runtime=runtime)
+    result = concurrency(StoreTarget(store, runtime), store_path, writers=6, updates=30,
+                         reuse=reuse)
     # THEN exactly one took the dead lock over at a time: no writer swept another's temp file
     # (ENOENT on rename) and no two held the lock at once (lost updates)
     assert result.writer_failures == [] and result.timeouts == []
@@ -77,8 +78,8 @@ def test_writers_that_give_up_on_the_lock_are_timeouts_not_lost_updates(
         store_path: Path, runtime: str) -> None:
     # GIVEN a lock held by a live process for longer than the writers' 10 s timeout
     lock_path_for(store_path).write_text(json.dumps({"pid": os.getpid(), "createdAt": 0}))
-    result = concurrency("snapshot", store_path, writers=2, updates=5, reuse=False,
-                         runtime=runtime)
+    result = concurrency(StoreTarget("snapshot", runtime), store_path, writers=2, updates=5,
+                         reuse=False)
     # THEN both writers gave up, completed nothing, and nothing counts as lost
     assert len(result.timeouts) == 2 and "lock still held by pid" in result.timeouts[0]
     assert result.writer_failures == [] and result.completed == {
@@ -114,7 +115,8 @@ def test_lost_counts_only_updates_writers_reported_as_completed() -> None:
 def test_writers_killed_at_random_points_never_corrupt_the_store(store_path: Path, store: str,
                                                                  reuse: bool) -> None:
     # GIVEN 100 writers killed with SIGKILL after seeded random delays
-    result = crashes(store, store_path, trials=100, seed=11, max_delay_s=0.25, reuse=reuse)
+    result = crashes(StoreTarget(store), store_path, trials=100, seed=11, max_delay_s=0.25,
+                     reuse=reuse)
     # THEN the file always parsed with every other entry intact and no update undone,
     # and the next writer always took over the lock and swept the temp files
     assert result.corrupt == 0 and result.went_backwards == 0
@@ -127,8 +129,8 @@ def test_writers_killed_at_random_points_never_corrupt_the_store(store_path: Pat
 @pytest.mark.parametrize(("store", "reuse"), [("wholefile", False), ("snapshot", True)])
 def test_node_writers_killed_at_random_points_never_corrupt_the_store(
         store_path: Path, store: str, reuse: bool) -> None:
-    result = crashes(store, store_path, trials=40, seed=11, max_delay_s=0.25, reuse=reuse,
-                     runtime="node")
+    result = crashes(StoreTarget(store, "node"), store_path, trials=40, seed=11,
+                     max_delay_s=0.25, reuse=reuse)
     assert result.ok, result
     assert result.left_by_kill["locks"] + result.left_by_kill["temp files"] > 0
 
@@ -189,9 +191,9 @@ def test_stress_cli_refuses_a_store_node_does_not_have() -> None:
 @pytest.mark.parametrize(("store", "reuse"), CONFIGS)
 def test_soak_4_writers_x_200_updates_and_300_kills(store_path: Path, store: str,
                                                      reuse: bool) -> None:
-    result = concurrency(store, store_path, writers=4, updates=200, reuse=reuse)
+    result = concurrency(StoreTarget(store), store_path, writers=4, updates=200, reuse=reuse)
     assert result.ok and result.lost == 0
-    crash = crashes(store, store_path, trials=300, seed=5, reuse=reuse)
+    crash = crashes(StoreTarget(store), store_path, trials=300, seed=5, reuse=reuse)
     assert crash.ok
 
 
@@ -200,10 +202,10 @@ def test_soak_4_writers_x_200_updates_and_300_kills(store_path: Path, store: str
 @pytest.mark.parametrize(("store", "reuse"), [("wholefile", False), ("snapshot", True)])
 def test_soak_node_4_writers_x_200_updates_and_300_kills(store_path: Path, store: str,
                                                           reuse: bool) -> None:
-    result = concurrency(store, store_path, writers=4, updates=200, reuse=reuse,
-                         runtime="node")
+    target = StoreTarget(store, "node")
+    result = concurrency(target, store_path, writers=4, updates=200, reuse=reuse)
     assert result.ok and result.lost == 0
-    crash = crashes(store, store_path, trials=300, seed=5, reuse=reuse, runtime="node")
+    crash = crashes(target, store_path, trials=300, seed=5, reuse=reuse)
     assert crash.ok
 
 

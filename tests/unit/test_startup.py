@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("pandas", "matplotlib", "scipy", "numpy")
 
 
@@ -22,11 +24,15 @@ def loaded_modules(statement: str) -> set[str]:
                               text=True, check=True).stdout.strip().split(","))
 
 
-def test_worker_imports_only_the_standard_library_and_its_own_side() -> None:
+@pytest.mark.parametrize("module", ["session_store_harness.worker.cycles",
+                                    "session_store_harness.worker.stress_writer",
+                                    "session_store_harness.worker.conform_driver"])
+def test_worker_imports_only_the_standard_library_and_its_own_side(module: str) -> None:
+    # the processes that run store code: the measured worker, stress writers, conform drivers
     at_startup = loaded_modules("pass")  # site hooks of the venv load in every process
-    added = loaded_modules("import session_store_harness.worker.cycles") - at_startup
+    added = loaded_modules(f"import {module}") - at_startup
     ours = {m for m in added if m.split(".")[0] not in sys.stdlib_module_names}
     allowed = ("session_store_harness.worker", "session_store_harness.stores")
     assert ours - {"session_store_harness", "session_store_harness.errors"} == {
         m for m in ours if m.startswith(allowed)}
-    assert "session_store_harness.worker.cycles" in ours
+    assert module in ours
