@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +14,15 @@ import pytest
 from session_store_harness.generating.generator import GenerateSpec, generate
 
 REPO = Path(__file__).resolve().parent.parent
+
+# A suite started in the background or under nohup inherits SIGINT or SIGHUP ignored, and so
+# would every harness it starts (an ignored signal stays ignored across exec, and the harness
+# rightly leaves it so): the tests of what Ctrl-C and a closed terminal do would hang. The
+# suite's own process takes the defaults back, so the children start with them.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def run_cli(*args: str, timeout: float = 240, env: dict[str, str] | None = None,
