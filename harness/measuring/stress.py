@@ -3,7 +3,9 @@
 Starts real writer processes (`worker/stress_writer.py`, or `stores/node/stress_writer.mjs` for
 `--runtime node`): K writers x M updates on one store, with a reader checking the file
 throughout; and N writers killed with SIGKILL after seeded random delays, each followed by a
-check of the file and by one more writer that must clean up.
+check of the file and by one more writer that must clean up. The writers load a built-in or a
+user's store (a Python class, a Node module) as the measured workers do; a `--worker-cmd`
+program is refused, as it has no writer to run.
 
 The file is checked with a strict parser of its own, not the stores' parser: a store must never
 vouch for its own output. A lost update is one a writer reported as completed that the file
@@ -26,9 +28,11 @@ from typing import Any
 from session_store_harness import stores
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, HarnessError
 from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.measuring.preflight import check_loadable
 from session_store_harness.measuring.processes import child_env, node_binary, python_module
 from session_store_harness.measuring.storefile import copy_user_store
 from session_store_harness.model.config import RUNTIME_STORES, check_range
+from session_store_harness.model.store_spec import BUILTIN, StoreSpec, builtin_spec
 from session_store_harness.stores import StoreError, store_class
 from session_store_harness.stores.jsonfile import read_bytes
 from session_store_harness.stores.lock import claim_path_for, lock_path_for
@@ -53,21 +57,34 @@ class StressConfig:
     reuse_loaded_store: bool = False
     crash_trials: int = 100
     seed: int = 1
-    runtime: str = "python"  # whose stores the writers run: Python's, or stores/node's
+    runtime: str = "python"  # whose writer runs the store: Python's, or stores/node's
+    store_spec: StoreSpec | None = None  # None: the built-in `store` names
+
+    @property
+    def spec(self) -> StoreSpec:
+        return as_spec(self.store_spec or self.store, self.runtime)
 
     def __post_init__(self) -> None:
         check_range("--writers", self.writers, 1, 64)
         check_range("--updates", self.updates, 1, 100_000)
         check_range("--crash-trials", self.crash_trials, 0, 100_000)
-        check_runtime(self.runtime, self.store)
+        check_runtime(self.spec)
 
 
-def check_runtime(runtime: str, store: str) -> None:
-    if runtime not in RUNTIME_STORES:
-        raise HarnessError(f"--runtime must be one of {', '.join(RUNTIME_STORES)}")
-    if runtime != "python" and store not in RUNTIME_STORES[runtime]:
-        raise HarnessError(f"store {store!r} has no {runtime} version; it has "
-                           f"{', '.join(RUNTIME_STORES[runtime])}")
+def as_spec(store: str | StoreSpec, runtime: str = "python") -> StoreSpec:
+    """A spec as it is, or the built-in a name means."""
+    return store if isinstance(store, StoreSpec) else builtin_spec(store, runtime)
+
+
+def check_runtime(spec: StoreSpec) -> None:
+    """Stores the writers can run: a built-in, a user's Python class or Node module."""
+    if spec.runtime not in RUNTIME_STORES:
+        raise HarnessError(f"stress runs its own writers, which load a built-in, a Python "
+                           f"class or a Node module; {spec.describe()} is none of them")
+    if spec.kind == BUILTIN and spec.runtime != "python" \
+            and spec.target not in RUNTIME_STORES[spec.runtime]:
+        raise HarnessError(f"store {spec.target!r} has no {spec.runtime} version; it has "
+                           f"{', '.join(RUNTIME_STORES[spec.runtime])}")
 
 
 @dataclass(frozen=True)
@@ -91,19 +108,17 @@ class StressReport:
 
 def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressReport:
     """Concurrent writers, then killed writers, on a scratch copy of the store."""
-    if config.runtime == "node":
-        node_binary()  # refuse before any work when Node.js is missing
+    check_loadable(config.spec)  # a user's store that cannot load: one line, before any work
     with tempfile.TemporaryDirectory(prefix="harness-stress-") as scratch:
         path = Path(scratch) / "sessions.json"
         if config.store_file is not None:
             copy_user_store(config.store_file, path)
         else:
             generate(config.generate, path)
-        result = concurrency(config.store, path, config.writers, config.updates,
-                             config.reuse_loaded_store, runtime=config.runtime)
-        crash = crashes(config.store, path, config.crash_trials, config.seed,
-                        reuse=config.reuse_loaded_store,
-                        runtime=config.runtime) if config.crash_trials else None
+        result = concurrency(config.spec, path, config.writers, config.updates,
+                             config.reuse_loaded_store)
+        crash = crashes(config.spec, path, config.crash_trials, config.seed,
+                        reuse=config.reuse_loaded_store) if config.crash_trials else None
     return StressReport(config, argv, result, crash)
 
 
@@ -178,13 +193,17 @@ class CrashResult:
         return [f"{count} {what}" for what, count in counts.items() if count]
 
 
-def writer_command(store: str, path: Path, key: str, updates: int, shared: bool,
+def writer_command(store: str | StoreSpec, path: Path, key: str, updates: int, shared: bool,
                    reuse: bool, runtime: str = "python", start_at_ms: int = 0) -> list[str]:
-    args = ["--store", store, "--path", str(path), "--key", key, "--updates", str(updates)]
+    """A writer's command line; `store` a spec, or a built-in's name in `runtime`."""
+    spec = as_spec(store, runtime)
+    args = ["--store", spec.target, "--path", str(path), "--key", key,
+            "--updates", str(updates)]
     args += (["--shared"] if shared else []) + (["--reuse-loaded-store"] if reuse else [])
     args += ["--start-at-ms", str(start_at_ms)] if start_at_ms else []
-    if runtime == "node":
-        return [node_binary(), str(NODE_STRESS_WRITER), *args]
+    if spec.runtime == "node":
+        return [node_binary(), *spec.node_args, str(NODE_STRESS_WRITER), *args]
+    args += [arg for folder in spec.python_path for arg in ("--python-path", folder)]
     return python_module("session_store_harness.worker.stress_writer", *args)
 
 
@@ -217,7 +236,7 @@ def _completed(stdout: bytes) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def concurrency(store: str, path: Path, writers: int, updates: int, reuse: bool,
+def concurrency(store: str | StoreSpec, path: Path, writers: int, updates: int, reuse: bool,
                 runtime: str = "python") -> ConcurrencyResult:
     """Start all writers, let them begin together; check the file until they are done."""
     start_at_ms = (int(time.time() * 1000) + START_DELAY_MS
@@ -256,8 +275,9 @@ def _count(store: dict[str, Any], key: str) -> int:
     return entry.get("count", 0) if isinstance(entry, dict) else 0
 
 
-def crashes(store: str, path: Path, trials: int, seed: int, max_delay_s: float = 0.4,
-            reuse: bool = False, runtime: str = "python") -> CrashResult:
+def crashes(store: str | StoreSpec, path: Path, trials: int, seed: int,
+            max_delay_s: float = 0.4, reuse: bool = False, runtime: str = "python"
+            ) -> CrashResult:
     """Kill a busy writer `trials` times; after each, check the file, then write once more."""
     rng = random.Random(seed)
     others = {k: v for k, v in strict_parse(read_bytes(path), path).items() if k != CRASH_KEY}
@@ -285,7 +305,7 @@ def crashes(store: str, path: Path, trials: int, seed: int, max_delay_s: float =
         backwards += new_count < count
         count = new_count
         # The next writer must take over a dead writer's lock and sweep its temp files.
-        if write_once(store, path, runtime):
+        if write_once(as_spec(store, runtime), path):
             count += 1
         else:
             failed_next += 1
@@ -293,15 +313,16 @@ def crashes(store: str, path: Path, trials: int, seed: int, max_delay_s: float =
     return CrashResult(trials, corrupt, backwards, left, leftovers, failed_next)
 
 
-def write_once(store: str, path: Path, runtime: str) -> bool:
-    """One update by a fresh writer of the runtime under test: did it complete?"""
-    if runtime == "python":
+def write_once(spec: StoreSpec, path: Path) -> bool:
+    """One update by a fresh writer of the runtime under test: did it complete? A built-in
+    Python store writes in this process; a user's code only ever runs in a writer's."""
+    if spec.runtime == "python" and spec.kind == BUILTIN:
         try:
-            store_class(store)(path).update(mutator(CRASH_KEY, shared=False))
+            store_class(spec.target)(path).update(mutator(CRASH_KEY, shared=False))
         except StoreError:
             return False
         return True
-    process = subprocess.Popen(writer_command(store, path, CRASH_KEY, 1, False, False, runtime),
+    process = subprocess.Popen(writer_command(spec, path, CRASH_KEY, 1, False, False),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env())
     return finish(process).completed == 1
 

@@ -31,6 +31,9 @@ SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUT
                      "KEY", "PRIVATE", "SESSIONID", "SESSION_ID", "SIGNATURE")
 # Whole words only: DB_PASS, DB_PWD, GH_PAT, CONNECT_SID
 SECRET_NAME_WORDS = frozenset({"PASS", "PWD", "PAT", "SID", "JWT", "DSN"})
+# The shell's current and previous folder (POSIX sh sets PWD, cd sets OLDPWD): no secret, and
+# blanked by value they would blank every path under the user's folder, a store's source too.
+NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 # A secret's value is also blanked wherever it turns up inside a command-line argument, but
 # only from this length: a value of "1" would otherwise blank every digit 1 of the command.
 # Shorter values are still redacted in NAME=VALUE form and in every env record.
@@ -43,6 +46,8 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 def is_secret_name(name: str) -> bool:
     """Whether a variable called `name` holds a value that must not be written anywhere."""
     upper = name.upper()
+    if upper in NOT_SECRET_NAMES:
+        return False
     if any(part in upper for part in SECRET_NAME_PARTS):
         return True
     return not SECRET_NAME_WORDS.isdisjoint(_WORD_SPLIT.split(upper))

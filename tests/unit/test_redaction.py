@@ -48,10 +48,11 @@ def test_secret_names(name: str) -> None:
 @pytest.mark.parametrize("name", [
     *ENV_NAMES, "OPENCLAW_SESSION_OBJECT_CACHE_MAX_BYTES", "HARNESS_BALLAST_MB",
     "HARNESS_PAD_KB", "HARNESS_MEMORY_LIMIT_MB", "OPENCLAW_INSIDE", "HARNESS_RESIDENT",
-    "HARNESS_PATH", "OPENCLAW_PASSAGE", "OPENCLAW_SESSIONS_DIR",
+    "HARNESS_PATH", "OPENCLAW_PASSAGE", "OPENCLAW_SESSIONS_DIR", "PWD", "OLDPWD",
 ])
 def test_names_the_harness_reads_are_not_secret(name: str) -> None:
-    # short words (SID, PASS, PAT) count only whole: INSIDE, PASSAGE and PATH keep their values
+    # short words (SID, PASS, PAT) count only whole: INSIDE, PASSAGE and PATH keep their values;
+    # the shell's folders are no secret, and would blank every path under the user's folder
     assert not is_secret_name(name)
 
 
