@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from session_store_harness.errors import WORKER_STORE_ERROR
+from session_store_harness.measuring.preflight import error_line
 from session_store_harness.measuring.worker_check import WorkerCheckRun
 from session_store_harness.worker.protocol import TIMESTAMP_FIELD, touch_value
 
@@ -84,12 +86,15 @@ def _ending(check: WorkerCheckRun) -> Iterator[Finding]:
         yield Finding("protocol" if "protocol" in run.error else "exit", run.error)
     # a worker the runner killed (after a broken message, at the timeout) did not fail itself
     killed_by_runner = run.error is not None and not run.error.startswith("worker killed by")
-    if worker.exit_code not in (0, None) and not (worker.exit_code < 0 and killed_by_runner):
+    # and after an `error` message, exit code 10 is the protocol's own way to end
+    as_told = bool(errors) and worker.exit_code == WORKER_STORE_ERROR
+    if worker.exit_code not in (0, None) and not as_told \
+            and not (worker.exit_code < 0 and killed_by_runner):
         how = (f"was killed by signal {-worker.exit_code}" if worker.exit_code < 0
                else f"exited with code {worker.exit_code}")
-        tail = worker.stderr_tail.strip().splitlines()[-1:] or [""]
-        yield Finding("exit", f"the worker {how}" + (f" (stderr: {tail[0][:200]})"
-                                                     if tail[0] else ""))
+        said = error_line(worker.stderr_tail)
+        yield Finding("exit", f"the worker {how}" + (f" (stderr: {said[:200]})"
+                                                     if said else ""))
 
 
 def _protocol(check: WorkerCheckRun) -> Iterator[Finding]:
@@ -155,11 +160,10 @@ def _file(check: WorkerCheckRun) -> Iterator[Finding]:
         yield Finding("file", f"the store file is no longer a store: {check.final_problem}")
         return
     cycles = [m for m in check.messages if m["type"] == "cycle"]
-    if not cycles:
-        return
-    # warm-up cycles update the store too, numbered before cycle 1 (the values count them)
-    yield from _persisted(check, check.config.warmup_cycles + len(cycles))
     yield from _reported_writes(check, cycles)
+    if check.run.status == "complete":  # a worker stopped midway may have updated once more
+        # warm-up cycles update the store too, numbered before cycle 1 (the values count them)
+        yield from _persisted(check, check.config.warmup_cycles + len(cycles))
 
 
 def _persisted(check: WorkerCheckRun, ran: int) -> Iterator[Finding]:

@@ -58,8 +58,15 @@ def _run(command: list[str], env: Mapping[str, str], spec: StoreSpec
 def _reason(result: subprocess.CompletedProcess[str], runtime: str) -> str:
     """The line that says why: the loader's own line (its last), or the error line of node's
     stack trace (a loader that node itself could not import: `--import=tsx` uninstalled)."""
+    if runtime == "node" and result.returncode != WORKER_STORE_ERROR:
+        return error_line(result.stderr) or f"node exited with code {result.returncode}"
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-    named = [line for line in lines if _ERROR_LINE.match(line)]
-    if runtime == "node" and result.returncode != WORKER_STORE_ERROR and named:
-        return named[0]
     return lines[-1] if lines else f"the loader exited with code {result.returncode}"
+
+
+def error_line(stderr: str) -> str | None:
+    """The line of a program's stderr that names its error: node's `Error [ERR_...]: ...` or
+    `node: bad option`, a Python `ValueError: ...`; else its last line (None if empty)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    named = [line for line in lines if _ERROR_LINE.match(line)]
+    return (named[0] if named else lines[-1]) if lines else None

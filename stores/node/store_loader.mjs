@@ -28,7 +28,11 @@ export async function storeFactory(target) {
   try {
     imported = await import(pathToFileURL(target).href);
   } catch (error) {
-    throw new StoreError(`importing ${target} failed: ${oneLine(error)}`);
+    // Node before 22.18 cannot run TypeScript by itself: say what makes it run
+    const hint = error?.code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.[cm]?ts$/.test(target)
+      ? " (a TypeScript module needs a loader: npm install --save-dev tsx, then --node-arg=--import=tsx)"
+      : "";
+    throw new StoreError(`importing ${target} failed: ${oneLine(error)}${hint}`);
   }
   // A CommonJS module, or TypeScript a loader compiled as one, arrives as its `default` export.
   const create = imported.createStore ?? imported.default?.createStore;
