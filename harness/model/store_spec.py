@@ -18,12 +18,14 @@ import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from importlib.machinery import PathFinder
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from session_store_harness.errors import HarnessError
+
+if TYPE_CHECKING:  # importlib.metadata loads email, zipfile, csv...: only when a name is looked up
+    from importlib import metadata
 
 BUILTIN = "built-in"
 ENTRY_POINT = "entry-point"
@@ -216,6 +218,8 @@ def entry_points(folders: Sequence[str] = ()) -> dict[str, tuple[metadata.EntryP
     """Stores registered under `ENTRY_POINT_GROUP` by the distributions on sys.path and in
     `folders`, each with the folder its distribution is installed in; the first of a name wins,
     in path order, as an import would."""
+    from importlib import metadata
+
     found: dict[str, tuple[metadata.EntryPoint, Path]] = {}
     for dist in metadata.distributions(path=[*sys.path, *folders]):
         for entry in dist.entry_points.select(group=ENTRY_POINT_GROUP):

@@ -30,3 +30,5 @@ def test_worker_imports_only_the_standard_library_and_its_own_side() -> None:
     assert ours - {"session_store_harness", "session_store_harness.errors"} == {
         m for m in ours if m.startswith(allowed)}
     assert "session_store_harness.worker.cycles" in ours
+    # entry points are resolved by the parent: the worker never reads distributions' metadata
+    assert "importlib.metadata" not in added
