@@ -148,7 +148,8 @@ def meta_json(run: Run) -> str:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "argv": redact_argv(run.argv, run.config.env),
-        "config": {**config, "env": redact_env(config["env"])},
+        "config": {**config, "env": redact_env(config["env"]),
+                   "store_spec": _redacted_spec(config["store_spec"], run.config.env)},
         "store": asdict(run.store),
         "heap_measure": run.heap_measure,
         "repeats": [_repeat_meta(index, repeat) for index, repeat in _numbered(run)],
@@ -163,6 +164,12 @@ def meta_json(run: Run) -> str:
     }
     written = redact_document(meta, secrets_to_hide(run.config.env))
     return json.dumps(written, indent=2, default=str) + "\n"
+
+
+def _redacted_spec(spec: dict[str, Any], env: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The store's spec as written: a worker command's words and node's options are command
+    line arguments, redacted as the harness's own are (`API_TOKEN=...`)."""
+    return {**spec, **{name: redact_argv(spec[name], env) for name in ("command", "node_args")}}
 
 
 def _repeat_meta(index: int, repeat: WorkerRun) -> dict[str, Any]:
