@@ -9,10 +9,11 @@ import click
 from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.model.config import DEFAULT_TARGET_KB
 from session_store_harness.model.store_spec import ENTRY_POINT_GROUP, RUNTIMES
+from session_store_harness.stores import STORES
 from session_store_harness.worker.heap import METERS
 from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS
 
-STORE_HELP = ("Store under test: a built-in (wholefile, snapshot, ballast, padded), a name "
+STORE_HELP = (f"Store under test: a built-in ({', '.join(sorted(STORES))}), a name "
               f"registered under the entry-point group {ENTRY_POINT_GROUP}, package.module:Class, "
               "path/to/file.py:Class, or a Node module (.mjs, .js, .cjs, .ts, .mts) exporting "
               "createStore(path, env); see docs/store-interface.md.")

@@ -48,7 +48,7 @@ def run_ok(project: Path, folder: str, *store: str) -> dict:
 
 def compare_and_gate(project: Path, before: str, after: str, *allowed: str
                      ) -> tuple[str, subprocess.CompletedProcess[str]]:
-    """compare's report.md, and the gate's result (2 repeats a side: inconclusive, exit 3)."""
+    """compare's report.md, and the gate's result (1 repeat a side: inconclusive, exit 3)."""
     compared = harness(project, "compare", before, after, "-o", f"cmp-{after}")
     assert compared.returncode == 0, compared.stderr
     gated = harness(project, "gate", after, "--baseline", before, "--max-regression", "50%",
