@@ -81,8 +81,11 @@ class RunConfig:
             raise HarnessError(f"--interval-ms must be between 1 and 60000, got {self.interval_ms}")
         if self.timeout_s <= 0:
             raise HarnessError(f"--timeout must be positive, got {self.timeout_s}")
-        if self.runtime not in (*RUNTIMES, COMMAND) or self.spec.runtime != self.runtime:
+        if self.runtime not in (*RUNTIMES, COMMAND):
             raise HarnessError(f"--runtime must be one of {', '.join(RUNTIMES)}")
+        if self.spec.runtime != self.runtime:  # a config assembled by hand, or a folder edited
+            raise HarnessError(f"store {self.store!r} runs in {self.spec.runtime}, not in "
+                               f"{self.runtime}")
         if self.spec.kind == BUILTIN and self.runtime == "node" and self.store not in NODE_BUILTINS:
             raise HarnessError(f"store {self.store!r} has no node version; it has "
                                f"{', '.join(NODE_BUILTINS)}")

@@ -22,7 +22,9 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from session_store_harness import stores
 from session_store_harness.errors import HarnessError
+from session_store_harness.stores import STORES
 
 if TYPE_CHECKING:  # importlib.metadata loads email, zipfile, csv...: only when a name is looked up
     from importlib import metadata
@@ -141,8 +143,6 @@ def _file(written: str, cwd: Path, what: str) -> Path:
 
 def builtin_source(name: str, runtime: str) -> Path:
     """The file holding a built-in store's code."""
-    from session_store_harness import stores
-
     if runtime == "node":
         return Path(stores.__file__).resolve().parent / "node" / "sessionStore.mjs"
     return Path(inspect.getfile(stores.store_class(name))).resolve()
@@ -153,8 +153,6 @@ def _node_store(store: str, node_args: tuple[str, ...], cwd: Path) -> StoreSpec:
         return StoreSpec(store, BUILTIN, "node", store, builtin_source(store, "node"),
                          node_args=node_args)
     if not store.endswith(NODE_EXTENSIONS):
-        from session_store_harness.stores import STORES
-
         if store in STORES:  # a Python built-in with no Node twin
             raise HarnessError(f"store {store!r} has no node version; it has "
                                f"{', '.join(NODE_BUILTINS)}")
@@ -166,8 +164,6 @@ def _node_store(store: str, node_args: tuple[str, ...], cwd: Path) -> StoreSpec:
 
 
 def _python_store(store: str, folders: tuple[str, ...], cwd: Path) -> StoreSpec:
-    from session_store_harness.stores import STORES
-
     if store in STORES:
         return StoreSpec(store, BUILTIN, "python", store, builtin_source(store, "python"))
     user_path = _unique((str(cwd), *folders))  # the current folder first, then --python-path
