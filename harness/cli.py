@@ -12,6 +12,7 @@ from session_store_harness.commands.ab import ab
 from session_store_harness.commands.bench import bench
 from session_store_harness.commands.calibrate import calibrate
 from session_store_harness.commands.check_memory import check_memory
+from session_store_harness.commands.check_worker import check_worker
 from session_store_harness.commands.compare import compare
 from session_store_harness.commands.conform import conform
 from session_store_harness.commands.gate import gate
@@ -50,6 +51,7 @@ cli.add_command(calibrate)
 cli.add_command(stress)
 cli.add_command(ab)
 cli.add_command(conform)
+cli.add_command(check_worker)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,9 @@
-"""The interface every store under test implements, and the error it raises."""
+"""The interface every store under test implements, and the error it raises.
+
+It is also the public interface of a user's own store (`--store file.py:Class`, `module:Class`,
+an entry point): docs/store-interface.md documents it, with the looser return values the worker
+accepts from `update` (`worker/store_loader.py`). A user's class need not import this module.
+"""
 
 from __future__ import annotations
 

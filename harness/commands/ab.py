@@ -16,6 +16,7 @@ from session_store_harness.commands.options import (
     layout_options,
     measurement_options,
     store_shape_options,
+    worker_options,
 )
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.judging.catalog import DEFAULT_REGRESSION_METRICS
@@ -24,7 +25,6 @@ from session_store_harness.measuring.measure import new_folder, resolve_layout_s
 from session_store_harness.measuring.runner import new_layout_seed
 from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
-from session_store_harness.stores import STORES
 from session_store_harness.writers.console import run_report
 
 EPILOG = ("\b\nExit codes:\n"
@@ -34,13 +34,16 @@ EPILOG = ("\b\nExit codes:\n"
           "130: interrupted by Ctrl-C, SIGTERM or SIGHUP; partial results kept")
 
 
-def parse_store_spec(spec: str) -> dict[str, Any]:
-    """`STORE[+reuse]` as run_config's store and reuse_loaded_store."""
-    store, plus, flag = spec.partition("+")
-    if store not in STORES or (plus and flag != "reuse"):
-        raise HarnessError(f"store spec {spec!r} is not STORE[+reuse] with STORE one of "
-                           f"{', '.join(sorted(STORES))}")
-    return {"store": store, "reuse_loaded_store": bool(plus)}
+REUSE_SUFFIX = "+reuse"
+
+
+def parse_side(side: str) -> dict[str, Any]:
+    """`SPEC[+reuse]` as run_config's store and reuse_loaded_store: SPEC is any --store."""
+    reuse = side.endswith(REUSE_SUFFIX)
+    store = side.removesuffix(REUSE_SUFFIX) if reuse else side
+    if not store:
+        raise HarnessError(f"store {side!r} is not SPEC[+reuse] (SPEC: any --store)")
+    return {"store": store, "reuse_loaded_store": reuse}
 
 
 @click.command(epilog=EPILOG)
@@ -51,8 +54,7 @@ def parse_store_spec(spec: str) -> dict[str, Any]:
 @click.option("--store-file", type=click.Path(path_type=Path),
               help="Measure copies of this existing sessions.json instead of generating one.")
 @store_shape_options
-@click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
-              show_default=True, help="Worker that runs the stores: Python or Node.js.")
+@worker_options
 @measurement_options
 @click.option("--order", type=click.Choice(ORDERS), default="abba", show_default=True,
               help="Repeat order: ABBA ABBA..., or a seeded random order.")
@@ -69,7 +71,8 @@ def parse_store_spec(spec: str) -> dict[str, Any]:
 def ab(before_spec: str, after_spec: str, output: Path, order: str, order_seed: int | None,
        layout_seed: int | None, fixed_layout: bool, max_repeat: int | None,
        max_regression: str | None, metrics: str, **values: Any) -> None:
-    """Measure BEFORE and AFTER (STORE[+reuse]) with interleaved repeats over one store."""
+    """Measure BEFORE and AFTER (each SPEC[+reuse], SPEC any --store) with interleaved
+    repeats over one store; with --worker-cmd, both are --store names for that program."""
     from session_store_harness.settings.gate_config import gate_limits
 
     limits = (None if max_regression is None
@@ -85,7 +88,7 @@ def ab(before_spec: str, after_spec: str, output: Path, order: str, order_seed: 
 
 
 def _config(spec: str, values: dict[str, Any]) -> RunConfig:
-    return run_config(**parse_store_spec(spec), **values)
+    return run_config(**parse_side(spec), **values)
 
 
 def _order_seed(order: str, seed: int | None) -> int | None:

@@ -10,8 +10,9 @@ import click
 from session_store_harness.commands.options import store_shape_options
 from session_store_harness.conformance.conform import ConformConfig, conform_store
 from session_store_harness.errors import EXIT_FAILED, HarnessError
-from session_store_harness.measuring.targets import user_target
+from session_store_harness.measuring.targets import target_of
 from session_store_harness.model.config import store_spec
+from session_store_harness.model.store_spec import parse_store_spec
 from session_store_harness.writers.conform_json import conform_json
 from session_store_harness.writers.conform_text import conform_lines
 from session_store_harness.writers.folder import create_folder, write_text
@@ -25,8 +26,9 @@ EXIT_HELP = ("Exit codes: 0 every rule passed (warnings allowed); 1 a rule faile
               help="The store to check: a built-in name (wholefile, snapshot, ...), "
                    "package.module:Class or path/file.py:Class; with --runtime node a built-in "
                    "name or a module exporting createStore(path, env).")
-@click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
-              show_default=True, help="Run the store in Python or in Node.js.")
+@click.option("--runtime", type=click.Choice(["python", "node"]),
+              help="Run the store in Python or in Node.js (default: Node for a .mjs/.js/.ts "
+                   "module, else Python).")
 @click.option("--node-arg", "node_args", multiple=True,
               help="An argument for node, before the driver (repeatable), e.g. "
                    "--node-arg=--import=tsx for a TypeScript module.")
@@ -41,12 +43,12 @@ EXIT_HELP = ("Exit codes: 0 every rule passed (warnings allowed); 1 a rule faile
               help="Write conform.json into this new folder.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="What to print: one line per rule, or conform.json.")
-def conform(store: str, runtime: str, node_args: tuple[str, ...], profile: str,
+def conform(store: str, runtime: str | None, node_args: tuple[str, ...], profile: str,
             target_kb: int | None, entries: int | None, seed: int, writers: int, updates: int,
             crash_trials: int, output: Path | None, output_format: str) -> None:
     """Check a store against the store contract: load, update, save, base reuse, file mode
     and format, concurrent writers, writers killed mid-write (docs/conformance.md)."""
-    config = ConformConfig(target=user_target(store, runtime, node_args),
+    config = ConformConfig(target=target_of(parse_store_spec(store, runtime, None, node_args)),
                            store=store_spec("conform", profile, seed, target_kb, entries),
                            writers=writers, updates=updates, crash_trials=crash_trials,
                            seed=seed)

@@ -8,7 +8,7 @@ import click
 
 from session_store_harness.commands.options import store_shape_options
 from session_store_harness.generating.generator import generate as generate_store
-from session_store_harness.model.config import store_spec
+from session_store_harness.model.config import generate_spec
 
 
 @click.command()
@@ -20,7 +20,7 @@ from session_store_harness.model.config import store_spec
 def generate(profile: str, target_kb: int | None, entries: int | None, seed: int, output: Path,
              force: bool) -> None:
     """Generate a synthetic sessions.json of a target size or entry count."""
-    spec = store_spec("generate", profile, seed, target_kb, entries)
+    spec = generate_spec("generate", profile, seed, target_kb, entries)
     made = generate_store(spec, output, force=force)
     click.echo(f"wrote {made.path}: {made.size_bytes} bytes, {made.entries} entries "
                f"(profile {profile}, seed {seed})")

@@ -1,4 +1,4 @@
-"""Options shared by commands that make a store."""
+"""Options shared by commands that make, name or measure a store."""
 
 from __future__ import annotations
 
@@ -8,7 +8,42 @@ import click
 
 from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.model.config import DEFAULT_TARGET_KB
+from session_store_harness.model.store_spec import ENTRY_POINT_GROUP, RUNTIMES
+from session_store_harness.stores import STORES
 from session_store_harness.worker.heap import METERS
+from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS
+
+STORE_HELP = (f"Store under test: a built-in ({', '.join(sorted(STORES))}), a name "
+              f"registered under the entry-point group {ENTRY_POINT_GROUP}, package.module:Class, "
+              "path/to/file.py:Class, or a Node module (.mjs, .js, .cjs, .ts, .mts) exporting "
+              "createStore(path, env); see docs/store-interface.md.")
+
+
+def store_option(command: Callable) -> Callable:
+    """--store SPEC, and how it is run (`worker_options`)."""
+    return click.option("--store", help=STORE_HELP)(worker_options(command))
+
+
+def worker_options(command: Callable) -> Callable:
+    """Which worker runs the store: --runtime, --worker-cmd, --node-arg, --python-path."""
+    for option in reversed((
+        click.option("--runtime", type=click.Choice(RUNTIMES),
+                     help="The harness worker that runs the store (default: node for a "
+                     ".mjs/.js/.cjs/.ts/.mts path, else python)."),
+        click.option("--worker-cmd",
+                     help="Run this program instead of the harness's worker: 'CMD ARGS', split "
+                     "as a shell would (no shell runs it); it must speak "
+                     "docs/worker-protocol.md, whose arguments are appended (--store is "
+                     "passed through, 'default' if none)."),
+        click.option("--node-arg", "node_args", multiple=True, metavar="ARG",
+                     help="Option for node before the worker script (repeatable), e.g. "
+                     "--node-arg=--import=tsx for a TypeScript store."),
+        click.option("--python-path", "python_path", multiple=True, metavar="DIR",
+                     help="Folder the Python worker appends to sys.path after its own "
+                     "(repeatable); the current folder always is, for module:Class."),
+    )):
+        command = option(command)
+    return command
 
 
 def store_shape_options(command: Callable) -> Callable:
@@ -44,6 +79,10 @@ def measurement_options(command: Callable) -> Callable:
                      "(untrimmed RSS kept too)."),
         click.option("--touch-keys", type=int, default=400, show_default=True,
                      help="Cycles update the first N keys in turn."),
+        click.option("--touch-fields", metavar="A,B,...",
+                     help="Fields each cycle's update sets (default "
+                     f"{','.join(DEFAULT_TOUCH_FIELDS)}): updatedAt gets the epoch ms, label "
+                     "'cycle N', any other 'harness:N'."),
         click.option("--heap", type=click.Choice(sorted(METERS)), default="allocator",
                      show_default=True,
                      help="How heap_mb is measured (tracemalloc is 3-8x slower)."),

@@ -19,13 +19,13 @@ from tqdm import tqdm
 from session_store_harness.commands.options import (
     layout_options,
     measurement_options,
+    store_option,
     store_shape_options,
 )
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.measuring.measure import measure, new_folder
 from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
-from session_store_harness.stores import STORES
 from session_store_harness.writers.console import run_report
 
 STDERR_LINES_SHOWN = 5
@@ -49,18 +49,16 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
 
 
 @click.command(epilog=EPILOG)
-@click.option("--store", type=click.Choice(sorted(STORES)), required=True,
-              help="Store implementation under test.")
+@store_option
 @click.option("--store-file", type=click.Path(path_type=Path),
               help="Measure a copy of this existing sessions.json instead of generating one.")
 @store_shape_options
 @click.option("--reuse-loaded-store", is_flag=True,
               help="Pass each cycle's loaded store to update() as its base snapshot.")
-@click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
-              show_default=True, help="Worker that runs the store: Python or Node.js.")
 @measurement_options
 @layout_options
-@click.option("--label", default="", help="Result folder suffix (default: store name).")
+@click.option("--label", default="",
+              help="Result folder suffix (default: the store's name, or file and class).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
               show_default=True, help="Folder under which a new <timestamp>-<label> is made.")
 @click.option("--run-dir", type=click.Path(path_type=Path),

@@ -7,19 +7,17 @@ from pathlib import Path
 
 import click
 
-from session_store_harness.commands.options import store_shape_options
+from session_store_harness.commands.options import store_option, store_shape_options
 from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.measuring.stress import StressConfig, stress_store
-from session_store_harness.model.config import store_spec
-from session_store_harness.stores import STORES
+from session_store_harness.model.config import generate_spec, store_options
 from session_store_harness.writers.folder import create_folder, write_text
 from session_store_harness.writers.stress_json import stress_json
 from session_store_harness.writers.stress_text import stress_lines
 
 
 @click.command()
-@click.option("--store", type=click.Choice(sorted(STORES)), required=True,
-              help="Store implementation under test.")
+@store_option
 @click.option("--store-file", type=click.Path(path_type=Path),
               help="Stress a copy of this store instead of a generated one.")
 @store_shape_options
@@ -27,23 +25,23 @@ from session_store_harness.writers.stress_text import stress_lines
               help="Writer processes updating the store at once.")
 @click.option("--updates", type=int, default=200, show_default=True,
               help="Updates per writer.")
-@click.option("--runtime", type=click.Choice(["python", "node"]), default="python",
-              show_default=True,
-              help="Run the Python stores, or the Node.js ones (stores/node/sessionStore.mjs: "
-                   "wholefile and snapshot).")
 @click.option("--reuse-loaded-store", is_flag=True,
               help="Writers load, then update with the loaded store as base snapshot.")
 @click.option("--crash-trials", type=int, default=100, show_default=True,
               help="Writers killed with SIGKILL at seeded random points (0 skips).")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Write stress.json into this new folder.")
-def stress(store: str, store_file: Path | None, profile: str, target_kb: int | None,
-           entries: int | None, seed: int, output: Path | None, runtime: str,
-           **counts: int) -> None:
-    """Lost updates, lock timeouts, invalid reads, corrupt files and leftovers; exit 1 if any."""
-    config = StressConfig(store=store, store_file=store_file, seed=seed, runtime=runtime,
-                          generate=None if store_file else store_spec(
-                              "stress", profile, seed, target_kb, entries), **counts)
+def stress(store: str | None, runtime: str | None, worker_cmd: str | None,
+           node_args: tuple[str, ...], python_path: tuple[str, ...], store_file: Path | None,
+           profile: str, target_kb: int | None, entries: int | None, seed: int,
+           output: Path | None, **counts: int) -> None:
+    """Lost updates, lock timeouts, invalid reads, corrupt files and leftovers; exit 1 if any.
+
+    The writers run a built-in, a Python class or a Node module (not a --worker-cmd program)."""
+    chosen = store_options(store, runtime, worker_cmd, node_args, python_path)
+    config = StressConfig(store_file=store_file, seed=seed,
+                          generate=None if store_file else generate_spec(
+                              "stress", profile, seed, target_kb, entries), **chosen, **counts)
     folder = create_folder(output) if output else None
     try:
         report = stress_store(config, tuple(sys.argv))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from session_store_harness.commands.options import measurement_options
+from session_store_harness.commands.options import measurement_options, worker_options
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.measuring.sweep import (
@@ -17,7 +17,7 @@ from session_store_harness.measuring.sweep import (
     parse_sizes,
     shard,
 )
-from session_store_harness.model.config import run_config
+from session_store_harness.model.config import run_config, store_options
 from session_store_harness.stores import STORES
 from session_store_harness.writers.folder import write_text
 from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
@@ -26,7 +26,9 @@ from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 @click.command()
 @click.option("--sizes", required=True, help="Store sizes in KB, comma-separated.")
 @click.option("--stores", required=True,
-              help=f"Store names, comma-separated ({', '.join(sorted(STORES))}).")
+              help="Stores, comma-separated, each as --store takes it (a built-in such as "
+              f"{', '.join(sorted(STORES))}, an entry point, module:Class, file.py:Class, a Node "
+              "module; with --worker-cmd, the names passed to the program).")
 @click.option("--reuse", type=click.Choice(["no", "yes", "both"]), default="both",
               show_default=True, help="Run cells with --reuse-loaded-store, without, or both.")
 @click.option("--shard", "shard_text", default="1/1", show_default=True,
@@ -35,6 +37,7 @@ from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
               show_default=True, help="Entry shape of the generated stores.")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Same seed and arguments give byte-identical stores.")
+@worker_options
 @measurement_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="New folder; one sub-folder per cell.")
@@ -44,11 +47,9 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path,
     from session_store_harness.measuring.measure import measure, new_folder
 
     names = [name.strip() for name in stores.split(",") if name.strip()]
-    unknown = [name for name in names if name not in STORES]
-    if unknown:
-        raise HarnessError(f"unknown store(s) {', '.join(unknown)}; known: "
-                           f"{', '.join(sorted(STORES))}")
-    cells = matrix(parse_sizes(sizes), names, reuse)
+    worker = {key: values[key] for key in ("runtime", "worker_cmd", "node_args", "python_path")}
+    slugs = {name: store_options(name, **worker)["store_spec"].slug for name in names}
+    cells = matrix(parse_sizes(sizes), names, reuse, slugs)
     index, count = parse_shard(shard_text)
     mine = shard(cells, index, count)
     configs = [run_config(store=cell.store, store_file=None, target_kb=cell.size_kb,

@@ -2,10 +2,11 @@
 caveats beside them. Pure: runs in, a `Comparison` out.
 
 Two runs are comparable when they ran the same workload the same way: the same store bytes,
-profile, cycles, sampling, warm-up, keys touched, trimming, heap measure, runtime (as the worker
-reports it) and machine. What differs between
-them is meant to be the code under test (store, reuse); anything else is a `Mismatch`, which the
-gate refuses to judge unless the user names it as intended (`--allow-different`).
+profile, cycles, sampling, warm-up, keys and fields touched, trimming, heap measure, runtime (as
+the worker reports it), worker (the harness's, or a --worker-cmd program) and machine. What
+differs between them is meant to be the code under test (store, reuse); anything else is a
+`Mismatch`, which the gate refuses to judge unless the user names it as intended
+(`--allow-different`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from session_store_harness.judging.metrics import (
 )
 from session_store_harness.judging.stats import ALPHA, Difference, difference, min_repeats
 from session_store_harness.model.run import Run
+from session_store_harness.model.store_spec import WORKER_COMMAND
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,19 @@ def _machine(run: Run) -> str:
             f"CPUs, {'?' if memory is None else f'{memory / 2**30:.1f} GiB'}")
 
 
+def _worker(run: Run) -> str:
+    """Who ran the cycles: the harness's own worker (Python or Node, told apart by the
+    runtime), or a --worker-cmd program, whose loop and measuring are its own."""
+    spec = run.config.spec
+    return f"worker command {spec.command[0]}" if spec.kind == WORKER_COMMAND \
+        else "harness worker"
+
+
 ASPECTS: dict[str, tuple[str, Callable[[Run], object]]] = {
     "store-file": ("the store file (SHA-256)", lambda run: run.store.sha256[:12]),
     "profile": ("the store profile", _workload),
     "runtime": ("the runtime", lambda run: run.runtime),
+    "worker": ("the worker (the harness's or a --worker-cmd program)", _worker),
     "machine": ("the machine", _machine),
     "heap": ("the heap measure", lambda run: run.heap_measure),
     "cycles": ("the cycle count", lambda run: run.last_cycle),
@@ -62,6 +73,8 @@ ASPECTS: dict[str, tuple[str, Callable[[Run], object]]] = {
                      lambda run: run.config.sample_every),
     "warmup": ("the warm-up cycles", lambda run: run.config.warmup_cycles),
     "touch-keys": ("the keys touched per cycle", lambda run: run.config.touch_keys),
+    "touch-fields": ("the fields each cycle sets (--touch-fields)",
+                     lambda run: ",".join(run.config.touch_fields)),
     "trim": ("trimming before samples (--trim)", lambda run: run.config.trim),
 }
 

@@ -86,6 +86,8 @@ class Check:
 class GateResult:
     checks: tuple[Check, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = ()  # caveats that did not change the outcome
+    # what each run measured, by role (candidate, then baseline if any), as `describe_store`
+    stores: tuple[tuple[str, str], ...] = ()
 
     @property
     def outcome(self) -> Outcome:
@@ -119,7 +121,9 @@ def evaluate(candidate: Run, limits: GateLimits, baseline: Run | None = None) ->
     if not checks:
         raise HarnessError("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or "
                            "--max-regression (or [tool.harness.gate] in pyproject.toml)")
-    return GateResult(tuple(checks), notes)
+    stores = (("candidate", candidate.config.describe_store()),
+              *((("baseline", baseline.config.describe_store()),) if baseline else ()))
+    return GateResult(tuple(checks), notes, stores)
 
 
 def gate_level(limits: GateLimits, baseline: Run, candidate: Run) -> float:

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.measuring.environment import capture
 from session_store_harness.measuring.measure import save, scratch_folder
+from session_store_harness.measuring.preflight import check_loadable
 from session_store_harness.measuring.runner import (
     MAX_HASH_SEED,
+    code_under_test,
     layouts,
     now,
     run_in_turn,
     run_repeat,
-    store_source,
 )
 from session_store_harness.measuring.storefile import prepare_store
 from session_store_harness.model.config import RunConfig, check_range
@@ -108,7 +109,7 @@ def repeat_order(order: str, repeat: int, seed: int | None = None) -> tuple[str,
 
 
 def store_spec_of(config: RunConfig) -> str:
-    """The `STORE[+reuse]` spec that names a side."""
+    """The `STORE[+reuse]` that names a side, as written."""
     return config.store + ("+reuse" if config.reuse_loaded_store else "")
 
 
@@ -148,6 +149,8 @@ def _measured(plan: AbPlan, folders: dict[str, Path], folder: Path, argv: tuple[
     the looks a sequential plan took."""
     with scratch_folder(*folders.values(), folder) as scratch:
         try:
+            for side in SIDES:
+                check_loadable(plan.config(side).spec, dict(plan.config(side).env))
             pristine, store = prepare_store(plan.before, Path(scratch))  # one store for both
             measured = _Interleaved(plan, store, argv, now())
             measured.run(pristine, Path(scratch))
@@ -215,8 +218,7 @@ class _Interleaved:
         if stopped:
             config = replace(config, repeat=len(repeats))
         if side not in self.environments:  # once: it runs git, and looks come often
-            self.environments[side] = capture(dict(config.env),
-                                              {"store": store_source(config)})
+            self.environments[side] = capture(dict(config.env), code_under_test(config))
         return Run(config=config, environment=self.environments[side], store=self.store,
                    started_at=self.started_at, finished_at=finished_at, repeats=tuple(repeats),
                    argv=self.argv, layout_seed=plan.side_layout_seeds[side],

@@ -43,7 +43,7 @@ from session_store_harness.measuring.ab import AbPlan, measure_ab
 from session_store_harness.measuring.measure import measure, new_folder, resolve_layout_seed
 from session_store_harness.measuring.noise import Burner, NoiseConfig, noisy_neighbour
 from session_store_harness.measuring.runner import MAX_HASH_SEED
-from session_store_harness.model.config import RunConfig, check_range, store_spec
+from session_store_harness.model.config import RunConfig, check_range, generate_spec
 from session_store_harness.model.run import Run
 from session_store_harness.settings.gate_config import gate_limits, names, parse_fraction
 from session_store_harness.stores.padded import PAD_ENV
@@ -239,7 +239,7 @@ def ab_plan(config: CalibrationConfig, kind: TrialKind, pad_kb: int | None,
 def side_config(config: CalibrationConfig, store: str, env: Env) -> RunConfig:
     return RunConfig(store=store, cycles=config.cycles, sample_every=max(1, config.cycles // 5),
                      repeat=config.repeat, reuse_loaded_store=True, label=f"{store}-reuse",
-                     env=env, generate=store_spec("calibrate", config.profile, 1,
+                     env=env, generate=generate_spec("calibrate", config.profile, 1,
                                                   config.target_kb, None))
 
 

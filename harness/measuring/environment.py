@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -37,19 +38,24 @@ GIT_READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}
 
 @dataclass(frozen=True)
 class CodeVersion:
-    """Which code a figure came from: a path and the commit of the repository holding it."""
+    """Which code a figure came from: a path, the commit of the repository holding it, and for
+    a file its SHA-256 and whether that very file is committed as it is."""
 
     path: str
     git_commit: str | None  # None outside git; ends in `-dirty` with uncommitted changes
+    sha256: str | None = None  # of a file's bytes; None for a folder
+    # a file's own state in its repository: committed, modified, untracked or ignored (the
+    # commit says nothing of a file never committed); None outside git
+    git_file_state: str | None = None
 
 
 def capture(extra_env: dict[str, str] | None = None,
             code_paths: Mapping[str, Path] | None = None) -> dict[str, Any]:
     """A snapshot of the environment a worker runs in (with `extra_env` applied).
 
-    `code_paths` names the code under test (a store's source, say): each gets its path and
-    the commit of the repository holding it, since the harness's own commit says nothing
-    about the code it measured.
+    `code_paths` names the code under test (a store's source, say): each gets its path, the
+    commit of the repository holding it (the harness's own commit says nothing about the code
+    it measured), and for a file its SHA-256 and its own git state.
     """
     env = {**os.environ, **(extra_env or {})}
     cgroup_display, cgroup_bytes = _cgroup_memory_limit()
@@ -102,15 +108,39 @@ def describe_memory_limit(limit_bytes: int | None) -> str:
 
 
 def code_version(path: Path) -> CodeVersion:
-    return CodeVersion(str(path), code_commit(path))
+    if not path.is_file():
+        return CodeVersion(str(path), code_commit(path))
+    return CodeVersion(str(path), code_commit(path), _sha256(path), git_file_state(path))
+
+
+def git_file_state(path: Path) -> str | None:
+    """`committed`, `modified`, `untracked` or `ignored`: the file's own git status."""
+    try:
+        status = _git(path.parent, _git_env(), "status", "--porcelain", "--ignored", "--",
+                      path.name)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    code = status[:2]
+    return {"": "committed", "??": "untracked", "!!": "ignored"}.get(code, "modified")
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _git_env() -> dict[str, str]:
+    return {**{name: value for name, value in os.environ.items()
+               if name not in GIT_LOCATION_VARIABLES}, **GIT_READ_ONLY}
 
 
 def code_commit(path: Path) -> str | None:
     """The commit of the git repository holding `path`, with `-dirty` when a tracked file has
     uncommitted changes; None outside git (or without git, or before the first commit)."""
     folder = path if path.is_dir() else path.parent
-    env = {**{name: value for name, value in os.environ.items()
-              if name not in GIT_LOCATION_VARIABLES}, **GIT_READ_ONLY}
+    env = _git_env()
     try:
         commit = _git(folder, env, "rev-parse", "HEAD")
         dirty = _git(folder, env, "status", "--porcelain", "--untracked-files=no")

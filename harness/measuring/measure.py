@@ -15,8 +15,9 @@ from pathlib import Path
 
 from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.measuring.environment import capture
+from session_store_harness.measuring.preflight import check_loadable
 from session_store_harness.measuring.processes import interrupts_deferred
-from session_store_harness.measuring.runner import new_layout_seed, run_repeats, store_source
+from session_store_harness.measuring.runner import code_under_test, new_layout_seed, run_repeats
 from session_store_harness.measuring.storefile import prepare_store
 from session_store_harness.model.config import RunConfig
 from session_store_harness.model.result_folder import write_run
@@ -93,8 +94,9 @@ def _measured(config: RunConfig, folder: Path, argv: tuple[str, ...],
     """The run, measured in a scratch folder that is gone when this returns or raises."""
     with scratch_folder(folder) as scratch:
         try:
+            check_loadable(config.spec, dict(config.env))
             store_path, store_info = prepare_store(config, Path(scratch))
-            environment = capture(dict(config.env), {"store": store_source(config)})
+            environment = capture(dict(config.env), code_under_test(config))
             return run_repeats(config, store_path, store_info, environment, Path(scratch),
                                argv, on_cycle, layout_seed)
         except (HarnessError, KeyboardInterrupt):

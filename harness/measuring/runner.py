@@ -7,7 +7,6 @@ data: the `Run` comes back with what was gathered, a status and the error, never
 
 from __future__ import annotations
 
-import inspect
 import os
 import random
 import select
@@ -49,7 +48,14 @@ from session_store_harness.model.run import (
     WorkerInfo,
     WorkerRun,
 )
-from session_store_harness.worker.protocol import ACK, ProtocolError, decode
+from session_store_harness.model.store_spec import BUILTIN, StoreSpec, builtin_source
+from session_store_harness.worker.protocol import (
+    ACK,
+    DEFAULT_TOUCH_FIELDS,
+    PROTOCOL_VERSION,
+    ProtocolError,
+    decode,
+)
 
 STDERR_TAIL_CHARS = 4000
 # A worker's layout: padding in its environment shifts its stack and the heap after it, and
@@ -82,32 +88,57 @@ NODE_WORKER = Path(stores.__file__).resolve().parent / "node" / "worker.mjs"
 
 
 def worker_command(config: RunConfig, store_path: Path, msg_fd: int, ack_fd: int) -> list[str]:
-    command = [*_interpreter(config.runtime), "--store", config.store,
-               "--path", str(store_path), "--cycles", str(config.cycles),
-               "--sample-every", str(config.sample_every), "--touch-keys", str(config.touch_keys),
-               "--msg-fd", str(msg_fd), "--ack-fd", str(ack_fd)]
-    if config.runtime == "python":
-        command += ["--heap", config.heap]
-    if config.warmup_cycles:
-        command += ["--warmup-cycles", str(config.warmup_cycles)]
-    if config.reuse_loaded_store:
-        command.append("--reuse-loaded-store")
-    if config.trim:
-        command.append("--trim")
-    return command
+    """The worker's command line: the program the store's spec runs (the Python worker, the
+    Node one, or the user's --worker-cmd) and the protocol's arguments after it."""
+    return [*worker_program(config.spec),
+            *protocol_arguments(config, store_path, msg_fd, ack_fd)]
 
 
-def _interpreter(runtime: str) -> list[str]:
-    if runtime == "python":
+def worker_program(spec: StoreSpec) -> list[str]:
+    if spec.runtime == "python":
         return python_module("session_store_harness.worker")
-    return [node_binary(), "--expose-gc", str(NODE_WORKER)]
+    if spec.runtime == "node":
+        # node's own options (a TypeScript loader: --import=tsx) go before the script
+        return [node_binary(), "--expose-gc", *spec.node_args, str(NODE_WORKER)]
+    return list(spec.command)
 
 
-def store_source(config: RunConfig) -> Path:
+def protocol_arguments(config: RunConfig, store_path: Path, msg_fd: int,
+                       ack_fd: int) -> list[str]:
+    """The arguments docs/worker-protocol.md defines; those with a default are passed only
+    when they differ from it, so a worker written before an option existed stays valid."""
+    spec = config.spec
+    arguments = ["--store", spec.target, "--path", str(store_path),
+                 "--cycles", str(config.cycles), "--sample-every", str(config.sample_every),
+                 "--touch-keys", str(config.touch_keys),
+                 "--msg-fd", str(msg_fd), "--ack-fd", str(ack_fd)]
+    if spec.runtime == "python" or config.heap != "allocator":
+        arguments += ["--heap", config.heap]
+    if config.touch_fields != DEFAULT_TOUCH_FIELDS:
+        arguments += ["--touch-fields", ",".join(config.touch_fields)]
+    if config.warmup_cycles:
+        arguments += ["--warmup-cycles", str(config.warmup_cycles)]
+    if config.reuse_loaded_store:
+        arguments.append("--reuse-loaded-store")
+    if config.trim:
+        arguments.append("--trim")
+    for folder in spec.python_path if spec.runtime == "python" else ():
+        arguments += ["--python-path", folder]
+    return arguments
+
+
+def store_source(config: RunConfig) -> Path | None:
     """The source file of the store implementation a run measures: the code under test."""
-    if config.runtime == "node":
-        return NODE_WORKER.parent / "sessionStore.mjs"
-    return Path(inspect.getfile(stores.store_class(config.store))).resolve()
+    spec = config.spec
+    if spec.source is None and spec.kind == BUILTIN:  # a config made without parsing a spec
+        return builtin_source(spec.target, spec.runtime)
+    return spec.source
+
+
+def code_under_test(config: RunConfig) -> dict[str, Path]:
+    """The code a run measures, for `environment.capture`: the store's source, if known."""
+    source = store_source(config)
+    return {} if source is None else {"store": source}
 
 
 def new_layout_seed() -> int:
@@ -218,12 +249,14 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                on_cycle: Callable[[int], None] | None = None,
                command: Callable[[int, int], list[str]] | None = None,
                layout: dict[str, int] | None = None,
-               clear_refs: Callable[[int], Path] = clear_refs_path) -> WorkerRun:
+               clear_refs: Callable[[int], Path] = clear_refs_path,
+               transcript: list[dict[str, Any]] | None = None) -> WorkerRun:
     """Run one worker over the store at `store_path` and return everything it measured.
 
-    `command(msg_fd, ack_fd)` replaces the Python worker: any program speaking the protocol.
-    `layout` (from `draw_layout`) sets its environment's layout; None leaves it as it is.
-    `clear_refs(pid)` is the file that resets the worker's kernel peak (/proc/PID/clear_refs).
+    `command(msg_fd, ack_fd)` replaces the command the store's spec runs (`worker_command`):
+    any program speaking the protocol. `layout` (from `draw_layout`) sets its environment's
+    layout; None leaves it as it is. `clear_refs(pid)` is the file that resets the worker's
+    kernel peak (/proc/PID/clear_refs). Every valid message is appended to `transcript`.
     """
     exchange = _Exchange()
     msg_r, msg_w = os.pipe()
@@ -234,11 +267,8 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                 (scratch / "worker-stdout.txt").open("wb") as stdout:
             argv = (command(msg_w, ack_r) if command
                     else worker_command(config, store_path, msg_w, ack_r))
-            process = subprocess.Popen(
-                argv, pass_fds=(msg_w, ack_r),
-                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                env=child_env({**layout_env(layout), **dict(config.env)}),
-                start_new_session=True)
+            process = _start(argv, msg_w, ack_r, stdout, stderr,
+                             child_env({**layout_env(layout), **dict(config.env)}))
         started_at = now(timespec="microseconds")
     except BaseException:
         for fd in (msg_r, ack_w):
@@ -256,7 +286,7 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
         sampler = RssSampler(process.pid, config.interval_ms, started)
         sampler.start()
         _follow(process, msg_r, ack_w, sampler, exchange, peaks, started + config.timeout_s,
-                on_cycle)
+                on_cycle, transcript)
         exit_code = process.wait(timeout=max(1.0, started + config.timeout_s - time.monotonic()))
         error = _exit_error(exchange, exit_code)
     except (WorkerFailed, subprocess.TimeoutExpired) as exc:
@@ -285,9 +315,20 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
                      peak_reset_error=peaks.reset_error)
 
 
+def _start(argv: list[str], msg_fd: int, ack_fd: int, stdout: Any, stderr: Any,
+           env: dict[str, str]) -> subprocess.Popen:
+    try:
+        return subprocess.Popen(argv, pass_fds=(msg_fd, ack_fd), stdin=subprocess.DEVNULL,
+                                stdout=stdout, stderr=stderr, env=env, start_new_session=True)
+    except OSError as exc:  # a --worker-cmd program that is not executable, say
+        raise HarnessError(f"cannot start the worker {argv[0]} "
+                           f"({exc.strerror or exc}); nothing was run") from None
+
+
 def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSampler,
             exchange: _Exchange, peaks: KernelPeaks, deadline: float,
-            on_cycle: Callable[[int], None] | None) -> None:
+            on_cycle: Callable[[int], None] | None,
+            transcript: list[dict[str, Any]] | None = None) -> None:
     measured = psutil.Process(process.pid)
     for line in _lines(msg_fd, deadline):
         try:
@@ -295,7 +336,12 @@ def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSam
         except ProtocolError as exc:
             raise WorkerFailed(f"worker broke the protocol: {exc}") from None
         kind = message["type"]
+        if transcript is not None:
+            transcript.append(message)
         if kind == "hello":
+            if message["protocol"] != PROTOCOL_VERSION:
+                raise WorkerFailed(f"worker speaks protocol {message['protocol']!r}; this "
+                                   f"harness speaks {PROTOCOL_VERSION}")
             exchange.hello = message
         elif kind == "cycle":
             exchange.cycles.append(CycleTiming(message["cycle"], message["load_ms"],

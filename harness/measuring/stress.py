@@ -3,7 +3,9 @@
 Starts real writer processes (`worker/stress_writer.py`, or `stores/node/stress_writer.mjs` for
 `--runtime node`): K writers x M updates on one store, with a reader checking the file
 throughout; and N writers killed with SIGKILL after seeded random delays, each followed by a
-check of the file and by one more writer that must clean up.
+check of the file and by one more writer that must clean up. The writers load a built-in or a
+user's store (a Python class, a Node module) as the measured workers do; a `--worker-cmd`
+program is refused, as it has no writer to run.
 
 The file is checked with a strict parser of its own, not the stores' parser: a store must never
 vouch for its own output. A lost update is one a writer reported as completed that the file
@@ -25,10 +27,12 @@ from typing import Any
 
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, HarnessError
 from session_store_harness.generating.generator import GenerateSpec, generate
-from session_store_harness.measuring.processes import child_env, node_binary
+from session_store_harness.measuring.preflight import check_loadable
+from session_store_harness.measuring.processes import child_env
 from session_store_harness.measuring.storefile import copy_user_store
-from session_store_harness.measuring.targets import StoreTarget
+from session_store_harness.measuring.targets import StoreTarget, target_of
 from session_store_harness.model.config import RUNTIME_STORES, check_range
+from session_store_harness.model.store_spec import BUILTIN, StoreSpec, builtin_spec
 from session_store_harness.stores import STORES, StoreError, store_class
 from session_store_harness.stores.jsonfile import read_bytes
 from session_store_harness.stores.lock import lock_path_for
@@ -54,21 +58,34 @@ class StressConfig:
     reuse_loaded_store: bool = False
     crash_trials: int = 100
     seed: int = 1
-    runtime: str = "python"  # whose stores the writers run: Python's, or stores/node's
+    runtime: str = "python"  # whose writer runs the store: Python's, or stores/node's
+    store_spec: StoreSpec | None = None  # None: the built-in `store` names
+
+    @property
+    def spec(self) -> StoreSpec:
+        return as_spec(self.store_spec or self.store, self.runtime)
 
     def __post_init__(self) -> None:
         check_range("--writers", self.writers, 1, 64)
         check_range("--updates", self.updates, 1, 100_000)
         check_range("--crash-trials", self.crash_trials, 0, 100_000)
-        check_runtime(self.runtime, self.store)
+        check_runtime(self.spec)
 
 
-def check_runtime(runtime: str, store: str) -> None:
-    if runtime not in RUNTIME_STORES:
-        raise HarnessError(f"--runtime must be one of {', '.join(RUNTIME_STORES)}")
-    if runtime != "python" and store not in RUNTIME_STORES[runtime]:
-        raise HarnessError(f"store {store!r} has no {runtime} version; it has "
-                           f"{', '.join(RUNTIME_STORES[runtime])}")
+def as_spec(store: str | StoreSpec, runtime: str = "python") -> StoreSpec:
+    """A spec as it is, or the built-in a name means."""
+    return store if isinstance(store, StoreSpec) else builtin_spec(store, runtime)
+
+
+def check_runtime(spec: StoreSpec) -> None:
+    """Stores the writers can run: a built-in, a user's Python class or Node module."""
+    if spec.runtime not in RUNTIME_STORES:
+        raise HarnessError(f"stress runs its own writers, which load a built-in, a Python "
+                           f"class or a Node module; {spec.describe()} is none of them")
+    if spec.kind == BUILTIN and spec.runtime != "python" \
+            and spec.target not in RUNTIME_STORES[spec.runtime]:
+        raise HarnessError(f"store {spec.target!r} has no {spec.runtime} version; it has "
+                           f"{', '.join(RUNTIME_STORES[spec.runtime])}")
 
 
 @dataclass(frozen=True)
@@ -92,15 +109,14 @@ class StressReport:
 
 def stress_store(config: StressConfig, argv: tuple[str, ...] = ()) -> StressReport:
     """Concurrent writers, then killed writers, on a scratch copy of the store."""
-    if config.runtime == "node":
-        node_binary()  # refuse before any work when Node.js is missing
+    check_loadable(config.spec)  # a user's store that cannot load: one line, before any work
     with tempfile.TemporaryDirectory(prefix="harness-stress-") as scratch:
         path = Path(scratch) / "sessions.json"
         if config.store_file is not None:
             copy_user_store(config.store_file, path)
         else:
             generate(config.generate, path)
-        target = StoreTarget(config.store, config.runtime)
+        target = target_of(config.spec)
         result = concurrency(target, path, config.writers, config.updates,
                              config.reuse_loaded_store)
         crash = crashes(target, path, config.crash_trials, config.seed,

@@ -26,24 +26,34 @@ class Cell:
     """One run of the matrix."""
 
     size_kb: int
-    store: str
+    store: str  # as written: a built-in's name, module:Class, a path...
     reuse: bool
+    slug: str = ""  # the store's name in folder names (`StoreSpec.slug`); "": `store` itself
 
     @property
     def name(self) -> str:
-        return f"{self.store}{'-reuse' if self.reuse else ''}-{self.size_kb}kb"
+        return f"{self.slug or self.store}{'-reuse' if self.reuse else ''}-{self.size_kb}kb"
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "name": self.name}
 
 
-def matrix(sizes_kb: list[int], stores: list[str], reuse: str) -> list[Cell]:
-    """Every cell, in a fixed order so every shard of every CI job agrees on it."""
+def matrix(sizes_kb: list[int], stores: list[str], reuse: str,
+           slugs: dict[str, str] | None = None) -> list[Cell]:
+    """Every cell, in a fixed order so every shard of every CI job agrees on it; `slugs`
+    names each store in the cells' folder names (default: the store as written)."""
     if reuse not in REUSE_CHOICES:
         raise HarnessError(f"--reuse must be one of {', '.join(REUSE_CHOICES)}, got {reuse!r}")
     if not sizes_kb or not stores:
         raise HarnessError("a sweep needs at least one size and one store")
-    return [Cell(size, store, flag) for size, store, flag in
+    slugs = slugs or {}
+    named: dict[str, str] = {}
+    for store in stores:
+        other = named.setdefault(slugs.get(store, store), store)
+        if other != store:
+            raise HarnessError(f"stores {other!r} and {store!r} would share the cell name "
+                               f"{slugs.get(store, store)!r}: give them different names")
+    return [Cell(size, store, flag, slugs.get(store, "")) for size, store, flag in
             itertools.product(sorted(set(sizes_kb)), stores, REUSE_CHOICES[reuse])]
 
 

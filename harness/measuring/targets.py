@@ -8,7 +8,6 @@ only ever runs in those child processes, never in the harness itself.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from session_store_harness import stores
 from session_store_harness.errors import HarnessError
 from session_store_harness.measuring.processes import node_binary, python_module
 from session_store_harness.model.config import RUNTIME_STORES
+from session_store_harness.model.store_spec import WORKER_COMMAND, StoreSpec
 
 NODE_FOLDER = Path(stores.__file__).resolve().parent / "node"
 
@@ -52,20 +52,11 @@ class StoreTarget:
         return python_module(module, "--store", self.spec, *paths, *args)
 
 
-def user_target(spec: str, runtime: str = "python", node_args: tuple[str, ...] = (),
-                cwd: Path | None = None) -> StoreTarget:
-    """A spec as a user typed it, made independent of the children's working folder.
-
-    A relative `file.py:Class` or Node module path becomes absolute, and `package.module:Class`
-    is importable from the user's folder, as it would be for `python -m` there.
-    """
-    # spec normalization: replaced by the shared store spec at merge
-    cwd = cwd or Path.cwd()
-    if runtime == "python":
-        location, sep, name = spec.rpartition(":")
-        if sep and location.endswith(".py"):
-            spec = f"{(cwd / location).resolve()}:{name}"
-        return StoreTarget(spec, runtime, node_args, python_path=(str(cwd),))
-    if spec not in RUNTIME_STORES.get(runtime, ()) and (os.sep in spec or "." in spec):
-        spec = str((cwd / spec).resolve())
-    return StoreTarget(spec, runtime, node_args)
+def target_of(spec: StoreSpec) -> StoreTarget:
+    """What the child processes of a parsed store spec (`model/store_spec.py`) load: its
+    target, made independent of their working folder when it was parsed."""
+    if spec.kind == WORKER_COMMAND:
+        raise HarnessError("a --worker-cmd program speaks the measuring protocol only; stress "
+                           "and conform start their own writers, which load a built-in, a "
+                           "Python class or a Node module")
+    return StoreTarget(spec.target, spec.runtime, spec.node_args, spec.python_path)

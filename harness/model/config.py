@@ -1,41 +1,55 @@
 """A run's configuration, built once from the command line and passed explicitly.
 
 The one place options become a config: every command that makes or measures a store builds it
-here (`run_config`, `store_spec`), with the default sizes and range checks defined once.
+here (`run_config`, `generate_spec`), with the default sizes and range checks defined once. Option
+values go in by name, so a configuration file can feed `run_config` the same values.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.generating.generator import GenerateSpec
+from session_store_harness.model.store_spec import (
+    BUILTIN,
+    COMMAND,
+    NODE_BUILTINS,
+    RUNTIMES,
+    StoreSpec,
+    builtin_spec,
+    parse_store_spec,
+)
+from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS, parse_touch_fields
 
 MAX_CYCLES = 1_000_000
 # Default store sizes (KiB) by what the store is for: the gateway's 7.6 MB store for runs;
 # smaller ones where many runs or processes are made (bench, stress, calibrate trials).
 DEFAULT_TARGET_KB = {"run": 7600, "generate": 7600, "bench": 1000, "stress": 100,
-                     "calibrate": 300, "conform": 100}
+                     "calibrate": 300, "conform": 100, "check": 100}
 LABEL_PATTERN = r"[A-Za-z0-9._-]+"
-RUNTIME_STORES = {"python": (), "node": ("wholefile", "snapshot")}  # python: every store
+RUNTIME_STORES = {"python": (), "node": NODE_BUILTINS}  # built-ins; python: every one
+MAX_TOUCH_FIELDS = 100
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that decides what a run measures."""
 
-    store: str
+    store: str  # the store as written (`--store`); `spec` says what it is
     cycles: int
     sample_every: int
-    runtime: str = "python"  # which worker runs the store: harness/worker.py or the Node one
+    runtime: str = "python"  # python or node (the harness's workers), command (--worker-cmd)
     reuse_loaded_store: bool = False
     repeat: int = 1  # fresh worker processes, one after another
     warmup_cycles: int = 0  # run before cycle 0 and left out of every figure
     trim: bool = False  # gc.collect() + malloc_trim(0) before each sample
     touch_keys: int = 400
+    touch_fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS  # what each cycle's mutation sets
     heap: str = "allocator"
     interval_ms: float = 10.0
     timeout_s: float = 1800.0
@@ -43,8 +57,18 @@ class RunConfig:
     env: tuple[tuple[str, str], ...] = ()  # extra environment for the worker
     generate: GenerateSpec | None = None
     store_file: Path | None = None
+    # the resolved store (`model/store_spec.py`); None becomes the built-in `store` names (a
+    # config made in code, or read from a folder written before stores were specs)
+    store_spec: StoreSpec | None = None
+
+    @property
+    def spec(self) -> StoreSpec:
+        assert self.store_spec is not None  # set by __post_init__
+        return self.store_spec
 
     def __post_init__(self) -> None:
+        if self.store_spec is None:
+            object.__setattr__(self, "store_spec", builtin_spec(self.store, self.runtime))
         check_range("--cycles", self.cycles, 1, MAX_CYCLES)
         check_range("--sample-every", self.sample_every, 1, MAX_CYCLES)
         check_range("--touch-keys", self.touch_keys, 1, 10_000_000)
@@ -57,23 +81,41 @@ class RunConfig:
             raise HarnessError(f"--interval-ms must be between 1 and 60000, got {self.interval_ms}")
         if self.timeout_s <= 0:
             raise HarnessError(f"--timeout must be positive, got {self.timeout_s}")
-        if self.runtime not in RUNTIME_STORES:
-            raise HarnessError(f"--runtime must be one of {', '.join(RUNTIME_STORES)}")
-        if self.runtime != "python":
-            if self.store not in RUNTIME_STORES[self.runtime]:
-                raise HarnessError(f"store {self.store!r} has no {self.runtime} version; it has "
-                                   f"{', '.join(RUNTIME_STORES[self.runtime])}")
-            if self.heap != "allocator":
-                raise HarnessError("--heap is for the Python worker; the Node worker reports "
-                                   "V8's heapUsed")
+        if self.runtime not in (*RUNTIMES, COMMAND):
+            raise HarnessError(f"--runtime must be one of {', '.join(RUNTIMES)}")
+        if self.spec.runtime != self.runtime:  # a config assembled by hand, or a folder edited
+            raise HarnessError(f"store {self.store!r} runs in {self.spec.runtime}, not in "
+                               f"{self.runtime}")
+        if self.spec.kind == BUILTIN and self.runtime == "node" and self.store not in NODE_BUILTINS:
+            raise HarnessError(f"store {self.store!r} has no node version; it has "
+                               f"{', '.join(NODE_BUILTINS)}")
+        if self.runtime == "node" and self.heap != "allocator":
+            raise HarnessError("--heap is for the Python worker; the Node worker reports "
+                               "V8's heapUsed")
+        check_touch_fields(self.touch_fields)
         if (self.generate is None) == (self.store_file is None):
             raise HarnessError("give either --store-file or a generated store (--profile ...)")
+
+    def describe_store(self) -> str:
+        """The store and how it was run, for reports: `snapshot (built-in, python) + reuse`."""
+        return self.spec.describe() + (" + reuse" if self.reuse_loaded_store else "")
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["env"] = dict(self.env)
         data["store_file"] = str(self.store_file) if self.store_file else None
+        data["touch_fields"] = list(self.touch_fields)
+        data["store_spec"] = self.spec.as_dict()
         return data
+
+
+def check_touch_fields(fields: tuple[str, ...]) -> None:
+    """The fields a cycle sets: at least one, each named once, none empty or holding a comma
+    (the worker protocol passes them comma-separated)."""
+    if not 1 <= len(fields) <= MAX_TOUCH_FIELDS or any(
+            not field or "," in field for field in fields) or len(set(fields)) != len(fields):
+        raise HarnessError(f"--touch-fields takes 1 to {MAX_TOUCH_FIELDS} distinct field names "
+                           f"separated by commas, got {','.join(fields)!r}")
 
 
 def check_range(flag: str, value: int, low: int, high: int) -> None:
@@ -82,7 +124,7 @@ def check_range(flag: str, value: int, low: int, high: int) -> None:
         raise HarnessError(f"{flag} must be between {low} and {high}, got {value}")
 
 
-def store_spec(purpose: str, profile: str, seed: int, target_kb: int | None,
+def generate_spec(purpose: str, profile: str, seed: int, target_kb: int | None,
                entries: int | None) -> GenerateSpec:
     """What to generate; with neither a size nor a count, the default size for `purpose`."""
     if target_kb is None and entries is None:
@@ -101,14 +143,37 @@ def env_pairs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def run_config(store: str, store_file: Path | None, profile: str, target_kb: int | None,
+def store_options(store: str | None, runtime: str | None = None, worker_cmd: str | None = None,
+                  node_args: Sequence[str] = (), python_path: Sequence[str | Path] = (),
+                  cwd: Path | None = None) -> dict[str, Any]:
+    """`RunConfig`'s store fields (`store`, `runtime`, `store_spec`) from the store options."""
+    spec = parse_store_spec(store, runtime, worker_cmd, node_args, python_path, cwd)
+    return {"store": spec.written or spec.target, "runtime": spec.runtime, "store_spec": spec}
+
+
+def touch_fields_option(text: str | None) -> tuple[str, ...]:
+    """`--touch-fields a,b,c` as the config's tuple (None: the default fields)."""
+    if text is None:
+        return DEFAULT_TOUCH_FIELDS
+    try:
+        return parse_touch_fields(text)
+    except ValueError as exc:
+        raise HarnessError(str(exc)) from None
+
+
+def run_config(store: str | None, store_file: Path | None, profile: str, target_kb: int | None,
                entries: int | None, seed: int, env: tuple[str, ...] = (), label: str = "",
-               **options: Any) -> RunConfig:
-    """The run's frozen configuration from the command line's values."""
+               runtime: str | None = None, worker_cmd: str | None = None,
+               node_args: Sequence[str] = (), python_path: Sequence[str | Path] = (),
+               touch_fields: str | None = None, **options: Any) -> RunConfig:
+    """The run's frozen configuration from the command line's values (or a config file's: the
+    same names). The store options become a `StoreSpec` (`model/store_spec.py`)."""
     if store_file is not None and (target_kb is not None or entries is not None):
         raise HarnessError("--store-file measures an existing store: drop --target-kb/--entries")
-    spec = None if store_file is not None else store_spec("run", profile, seed, target_kb,
-                                                          entries)
-    label = label or store + ("-reuse" if options.get("reuse_loaded_store") else "")
-    return RunConfig(store=store, label=label, env=env_pairs(env), generate=spec,
-                     store_file=store_file, **options)
+    generated = None if store_file is not None else generate_spec("run", profile, seed,
+                                                                  target_kb, entries)
+    chosen = store_options(store, runtime, worker_cmd, node_args, python_path)
+    label = label or chosen["store_spec"].slug + (
+        "-reuse" if options.get("reuse_loaded_store") else "")
+    return RunConfig(label=label, env=env_pairs(env), generate=generated, store_file=store_file,
+                     touch_fields=touch_fields_option(touch_fields), **chosen, **options)

@@ -5,7 +5,9 @@ A variable is secret when its name, upper-cased, contains one of `SECRET_NAME_PA
 one of `SECRET_NAME_WORDS` as a whole `_`/`-`/`.`-separated word (short words such as `SID`
 would otherwise match inside harmless names: `INSIDE`, `RESIDENT`). The rule errs towards
 redacting: `HARNESS_TOUCH_KEYS` loses its value too, which costs a figure, never a secret.
-Only what is written is redacted: the worker always gets the real values.
+Only what is written is redacted: the worker always gets the real values. A command line given
+as one option's value (`--worker-cmd`, and a store spec's recorded command words) is redacted
+word by word, as the harness's own command line is.
 
 A secret's value is also blanked by value, wherever it turns up: in every string of a whole
 document (`redact_document`: meta.json, stress.json) and in free text (`redact_text`: a worker's
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,11 +34,17 @@ SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUT
                      "KEY", "PRIVATE", "SESSIONID", "SESSION_ID", "SIGNATURE")
 # Whole words only: DB_PASS, DB_PWD, GH_PAT, CONNECT_SID
 SECRET_NAME_WORDS = frozenset({"PASS", "PWD", "PAT", "SID", "JWT", "DSN"})
+# The shell's current and previous folder (POSIX sh sets PWD, cd sets OLDPWD): no secret, and
+# blanked by value they would blank every path under the user's folder, a store's source too.
+NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 # A secret's value is also blanked wherever it turns up inside a command-line argument, but
 # only from this length: a value of "1" would otherwise blank every digit 1 of the command.
 # Shorter values are still redacted in NAME=VALUE form and in every env record.
 MIN_SECRET_IN_ARGUMENT = 4
 ENV_OPTION = "--env"
+# Options whose value is a whole command line (`--worker-cmd 'prog API_TOKEN=x'`): each of its
+# words is redacted as an argument of its own.
+COMMAND_OPTIONS = ("--worker-cmd",)
 _WORD_SPLIT = re.compile(r"[_\-.]+")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 
@@ -43,6 +52,8 @@ _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 def is_secret_name(name: str) -> bool:
     """Whether a variable called `name` holds a value that must not be written anywhere."""
     upper = name.upper()
+    if upper in NOT_SECRET_NAMES:
+        return False
     if any(part in upper for part in SECRET_NAME_PARTS):
         return True
     return not SECRET_NAME_WORDS.isdisjoint(_WORD_SPLIT.split(upper))
@@ -78,11 +89,26 @@ def redact_argv(argv: Sequence[str], env: Iterable[tuple[str, str]] = (),
     process's environment by default) or in `env` (the run's `--env` pairs) blanked."""
     hunted = secrets_to_hide(env, environ)
     redacted: list[str] = []
-    follows_env_option = False
+    previous = ""
     for arg in argv:
-        redacted.append(redact_text(_redact_setting(arg, follows_env_option), hunted))
-        follows_env_option = arg == ENV_OPTION
+        if previous in COMMAND_OPTIONS:
+            arg = _redact_command(arg, env, environ)
+        elif arg.startswith(tuple(f"{option}=" for option in COMMAND_OPTIONS)):
+            option, _, value = arg.partition("=")
+            arg = f"{option}={_redact_command(value, env, environ)}"
+        redacted.append(redact_text(_redact_setting(arg, previous == ENV_OPTION), hunted))
+        previous = arg
     return redacted
+
+
+def _redact_command(command: str, env: Iterable[tuple[str, str]],
+                    environ: Mapping[str, str] | None) -> str:
+    """A command line given as one option value, its words redacted as arguments are."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # not a command line the harness could run: redacted by value only
+        return command
+    return shlex.join(redact_argv(words, env, environ))
 
 
 def _redact_setting(arg: str, follows_env_option: bool) -> str:

@@ -47,12 +47,15 @@ from session_store_harness.model.run import (
     WorkerInfo,
     WorkerRun,
 )
+from session_store_harness.model.store_spec import StoreSpec
+from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS
 from session_store_harness.writers.folder import write_text
 
-# 3: the kernel's peak per sample interval (reset at each sample) and the traced heap peak, in
-# new samples.csv columns, and how each repeat's peak was taken; 2: peak_rss = max(kernel
-# VmHWM, every reading); 1 had the kernel's only
-SCHEMA_VERSION = 3
+# 4: the store as a spec (config.store_spec: kind, target, source) and the fields each cycle
+# touched (config.touch_fields); 3: the kernel's peak per sample interval (reset at each sample)
+# and the traced heap peak, in new samples.csv columns, and how each repeat's peak was taken;
+# 2: peak_rss = max(kernel VmHWM, every reading); 1 had the kernel's only
+SCHEMA_VERSION = 4
 META = "meta.json"
 # `peak_rss_mb` is derived (the higher of the sampled and kernel peaks), for readers of the
 # file; it is not read back, as `cycle_ms` in cycles.csv
@@ -145,7 +148,8 @@ def meta_json(run: Run) -> str:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "argv": redact_argv(run.argv, run.config.env),
-        "config": {**config, "env": redact_env(config["env"])},
+        "config": {**config, "env": redact_env(config["env"]),
+                   "store_spec": _redacted_spec(config["store_spec"], run.config.env)},
         "store": asdict(run.store),
         "heap_measure": run.heap_measure,
         "repeats": [_repeat_meta(index, repeat) for index, repeat in _numbered(run)],
@@ -160,6 +164,12 @@ def meta_json(run: Run) -> str:
     }
     written = redact_document(meta, secrets_to_hide(run.config.env))
     return json.dumps(written, indent=2, default=str) + "\n"
+
+
+def _redacted_spec(spec: dict[str, Any], env: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The store's spec as written: a worker command's words and node's options are command
+    line arguments, redacted as the harness's own are (`API_TOKEN=...`)."""
+    return {**spec, **{name: redact_argv(spec[name], env) for name in ("command", "node_args")}}
 
 
 def _repeat_meta(index: int, repeat: WorkerRun) -> dict[str, Any]:
@@ -233,8 +243,14 @@ def _upgrade(meta: dict[str, Any], path: Path) -> dict[str, Any]:
     version = meta["schema_version"]
     if version == SCHEMA_VERSION:
         return meta
-    if version in (1, 2):
-        return _upgrade_2_to_3(_upgrade_1_to_2(meta) if version == 1 else meta)
+    if version in (1, 2, 3):
+        if version == 1:
+            meta = _upgrade_1_to_2(meta)
+        if version in (1, 2):
+            meta = _upgrade_2_to_3(meta)
+        # 3 to 4 adds optional config fields: absent, they mean the built-in store that
+        # `config.store` names and the default touched fields
+        return {**meta, "schema_version": SCHEMA_VERSION}
     raise HarnessError(f"{path}: schema_version {version!r} is not one this harness reads "
                        f"(1 to {SCHEMA_VERSION}); was it written by a newer harness?")
 
@@ -269,7 +285,7 @@ def _upgrade_2_to_3(meta: dict[str, Any]) -> dict[str, Any]:
     was taken; every earlier peak was the lifetime one (the samples' CSV is read as it was)."""
     repeats = [{**info, "peak_method": PEAK_LIFETIME} if isinstance(info, dict) else info
                for info in meta.get("repeats") or []]
-    return {**meta, "schema_version": SCHEMA_VERSION, "repeats": repeats}
+    return {**meta, "schema_version": 3, "repeats": repeats}
 
 
 def _run_from(meta: dict[str, Any], by_repeat: dict[str, dict[int, tuple[Any, ...]]]) -> Run:
@@ -340,13 +356,35 @@ def _config_from(data: dict[str, Any]) -> RunConfig:
     store_file = data.get("store_file")
     data["store_file"] = None if store_file is None else Path(_as(store_file, str,
                                                                   "config.store_file"))
-    built = {"env", "generate", "store_file"}  # typed above
+    data["touch_fields"] = _strings(data.get("touch_fields", list(DEFAULT_TOUCH_FIELDS)),
+                                    "config.touch_fields")
+    spec = data.get("store_spec")
+    data["store_spec"] = None if spec is None else _store_spec(_as(spec, dict,
+                                                                   "config.store_spec"))
+    built = {"env", "generate", "store_file", "touch_fields", "store_spec"}  # typed above
     data = {**_typed_fields(RunConfig, {k: v for k, v in data.items() if k not in built},
                             "config"), **{k: v for k, v in data.items() if k in built}}
     try:
         return RunConfig(**data)
     except TypeError as exc:  # a required field is missing
         raise HarnessError(f"config: {exc}") from None
+
+
+def _store_spec(data: dict[str, Any]) -> StoreSpec:
+    where = "config.store_spec"
+    lists = {"python_path", "node_args", "command"}
+    fields_ = _typed_fields(StoreSpec, {k: v for k, v in data.items()
+                                        if k not in lists | {"source"}}, where)
+    source = _optional(data, "source", str)
+    return _record(StoreSpec, {**fields_, "source": None if source is None else Path(source),
+                               **{name: _strings(data.get(name) or [], f"{where}.{name}")
+                                  for name in lists}}, where)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    for item in _as(value, list, where):
+        _as(item, str, where)
+    return tuple(value)
 
 
 def _typed_fields(kind: type, data: dict[str, Any], where: str) -> dict[str, Any]:

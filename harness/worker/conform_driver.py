@@ -26,46 +26,18 @@ A store error is an answer, `{"ok": false, "error": "Type: message"}`, and the d
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from session_store_harness.errors import DRIVER_BAD_STORE
-from session_store_harness.stores import STORES
+from session_store_harness.worker.store_loader import load_store_class
 
 SCRIBBLE_KEY = "conform:scribbled"
 SCRIBBLE_FIELD = "conformScribble"
-
-
-# resolution: replaced by store_loader at merge
-def resolve_store(target: str, python_path: Sequence[str] = ()) -> type:
-    """The store class a target names: a built-in name, `module:Class` or `/abs/file.py:Class`."""
-    if target in STORES:
-        return STORES[target]
-    location, sep, name = target.rpartition(":")
-    if not sep or not location or not name:
-        raise LookupError(f"unknown store {target!r}: not a built-in ({', '.join(sorted(STORES))})"
-                          ", module:Class or /path/file.py:Class")
-    sys.path.extend(p for p in python_path if p not in sys.path)
-    if location.endswith(".py"):
-        if not Path(location).is_file():
-            raise LookupError(f"{location}: no such file")
-        spec = importlib.util.spec_from_file_location(f"conform_target_{Path(location).stem}",
-                                                      location)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses and pickling look their module up
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(location)
-    found = getattr(module, name, None)
-    if not isinstance(found, type):
-        raise LookupError(f"{location} has no class {name!r}")
-    return found
 
 
 def mutation(changes: dict[str, Any]) -> Callable[[dict], None]:
@@ -143,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with os.fdopen(args.in_fd, "rb") as requests, os.fdopen(args.out_fd, "wb") as out:
         try:
-            store = resolve_store(args.store, args.python_path)(args.path)
+            store = load_store_class(args.store, args.python_path)(args.path)
         except Exception as exc:  # whatever the user's module raised while loading
             send(out, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
             return DRIVER_BAD_STORE

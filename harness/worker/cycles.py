@@ -2,7 +2,8 @@
 
 Run as `python -P -m session_store_harness.worker ...` by the runner. Standard library only, so
 that the worker's own footprint stays small beside the store's; the runner measures RSS from
-outside.
+outside. The store is a built-in or a user's class (`store_loader.py`); whatever a user's store
+raises is reported as the store's error, its traceback left on stderr.
 """
 
 from __future__ import annotations
@@ -14,13 +15,21 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from session_store_harness.errors import WORKER_STORE_ERROR
-from session_store_harness.stores import StoreError, store_class
+from session_store_harness.stores import STORES, StoreError
 from session_store_harness.stores.base import SessionMap, UpdateOutcome
 from session_store_harness.worker.heap import METERS, libc
-from session_store_harness.worker.protocol import PROTOCOL_VERSION, WorkerChannel
+from session_store_harness.worker.protocol import (
+    DEFAULT_TOUCH_FIELDS,
+    PROTOCOL_VERSION,
+    WorkerChannel,
+    parse_touch_fields,
+    touch_value,
+)
+from session_store_harness.worker.store_loader import load_store_class, update_outcome
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,6 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cycles", required=True, type=int)
     parser.add_argument("--sample-every", required=True, type=int)
     parser.add_argument("--touch-keys", type=int, default=400)
+    parser.add_argument("--touch-fields", type=_touch_fields,
+                        default=DEFAULT_TOUCH_FIELDS)
+    parser.add_argument("--python-path", action="append", default=[])
     parser.add_argument("--reuse-loaded-store", action="store_true")
     parser.add_argument("--warmup-cycles", type=int, default=0)
     parser.add_argument("--trim", action="store_true")
@@ -39,14 +51,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def touch(key: str, cycle: int):
-    """The cycle's mutation, as in the fix's stress test: `updatedAt`, `lastTo`, `label`."""
+def _touch_fields(text: str) -> tuple[str, ...]:
+    try:
+        return parse_touch_fields(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def touch(key: str, cycle: int, fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS):
+    """The cycle's mutation: set `fields` of one entry (by default as in the fix's stress
+    test: `updatedAt`, `lastTo`, `label`; values from `touch_value`)."""
 
     def mutate(store: SessionMap) -> None:
         entry = store.setdefault(key, {"sessionId": f"harness-{cycle}"})
-        entry["updatedAt"] = int(time.time() * 1000)
-        entry["lastTo"] = f"harness:{cycle}"
-        entry["label"] = f"cycle {cycle}"
+        now_ms = int(time.time() * 1000)
+        for field in fields:
+            entry[field] = touch_value(field, cycle, now_ms)
 
     return mutate
 
@@ -92,24 +112,29 @@ class CycleRunner:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.store = store_class(args.store)(args.path)
+        self.store = load_store_class(args.store, args.python_path)(args.path)
+        self.builtin = args.store in STORES  # a user's update may return a looser outcome
         self.keys: list[str] = []
         self.count = 0
+        self.entries = 0  # how many entries the last load returned
 
     def cycle(self) -> tuple[float, float, UpdateOutcome]:
         self.count += 1
         started = time.perf_counter()
         loaded = self.store.load()
         loaded_at = time.perf_counter()
+        self.entries = len(loaded)  # before update() can add a key; len() of a dict is O(1)
         if not self.keys:
             self.keys = list(itertools.islice(loaded, self.args.touch_keys))
             if not self.keys:
                 raise StoreError(f"{self.args.path}: store has no entries to update")
         base = loaded if self.args.reuse_loaded_store else None
         key = self.keys[(self.count - 1) % len(self.keys)]
-        outcome = self.store.update(touch(key, self.count), base_store=base)
-        del loaded, base  # the caller drops its snapshot at the end of each cycle
+        returned = self.store.update(touch(key, self.count, self.args.touch_fields),
+                                     base_store=base)
         finished = time.perf_counter()
+        del loaded, base  # the caller drops its snapshot at the end of each cycle
+        outcome = returned if self.builtin else update_outcome(returned)
         return (loaded_at - started) * 1000, (finished - loaded_at) * 1000, outcome
 
 
@@ -140,7 +165,7 @@ def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter,
         elapsed_ms += load_ms + update_ms  # measuring time is kept out of elapsed_ms
         channel.send({"type": "cycle", "cycle": cycle, "load_ms": load_ms,
                       "update_ms": update_ms, "wrote": outcome.wrote,
-                      "reused_base": outcome.reused_base})
+                      "reused_base": outcome.reused_base, "entries": runner.entries})
         if cycle % args.sample_every == 0 or cycle == args.cycles:
             sample(cycle)
 
@@ -160,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         return WORKER_STORE_ERROR
     except OSError as exc:  # the disk under the store is full, say: a fact, not a traceback
         channel.send({"type": "error", "message": f"{args.path}: {exc.strerror or exc}"})
+        return WORKER_STORE_ERROR
+    except Exception as exc:  # a user's store failing its own way: the store's error all the same
+        traceback.print_exc()  # on stderr, kept in the run folder
+        text = " ".join(str(exc).split())
+        channel.send({"type": "error", "message": f"the store raised {type(exc).__name__}"
+                      f"{': ' + text if text else ''} (traceback in the worker's stderr)"})
         return WORKER_STORE_ERROR
     channel.send({"type": "done", "cycles": args.cycles})
     return 0

@@ -15,6 +15,12 @@ from session_store_harness.errors import WORKER_RUNNER_GONE
 
 PROTOCOL_VERSION = 1
 ACK = b"\n"
+# The fields each cycle's mutation sets (`--touch-fields`); these three are the fix's stress
+# test's, and a runner passes `--touch-fields` only for another list, so workers written before
+# the option stay valid.
+DEFAULT_TOUCH_FIELDS = ("updatedAt", "lastTo", "label")
+TIMESTAMP_FIELD = "updatedAt"  # set to the epoch milliseconds
+LABEL_FIELD = "label"  # set to "cycle N"
 
 MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "hello": ("protocol", "pid", "runtime", "heap_measure"),
@@ -25,6 +31,24 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "error": ("message",),
 }
 AWAITS_ACK = frozenset({"pretrim", "sample", "done"})
+
+
+def touch_value(field: str, cycle: int, now_ms: int) -> int | str:
+    """The value cycle `cycle` sets `field` to: the epoch milliseconds `now_ms` for
+    `updatedAt`, `cycle N` for `label`, and `harness:N` for any other field (`lastTo` too)."""
+    if field == TIMESTAMP_FIELD:
+        return now_ms
+    return f"cycle {cycle}" if field == LABEL_FIELD else f"harness:{cycle}"
+
+
+def parse_touch_fields(text: str) -> tuple[str, ...]:
+    """`--touch-fields a,b,c` as a tuple; ValueError for an empty or repeated name."""
+    fields = tuple(name.strip() for name in text.split(","))
+    if not fields or any(not name for name in fields):
+        raise ValueError(f"--touch-fields takes field names separated by commas, got {text!r}")
+    if len(set(fields)) != len(fields):
+        raise ValueError(f"--touch-fields names a field twice: {text!r}")
+    return fields
 
 
 class ProtocolError(Exception):

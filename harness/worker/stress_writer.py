@@ -1,10 +1,10 @@
 """A writer process for `harness stress`: updates one store as fast as it can.
 
-Run as `python -P -m session_store_harness.worker.stress_writer --store SPEC ...`. Standard
-library only; its Node twin is `stores/node/stress_writer.mjs`, with the same arguments, output
-and exit codes. SPEC is resolved as `harness conform`'s driver resolves it (a built-in name,
-`module:Class` importable from a `--python-path` folder, or `/abs/file.py:Class`). Each
-update increments its own key's `count` and, with `--shared`, the shared entry's `count` too, so
+Run as `python -P -m session_store_harness.worker.stress_writer`. Standard library only; its
+store is loaded as the measured worker loads it (`store_loader.py`: a built-in, `module:Class` or
+`/abs/file.py:Class`, with `--python-path` folders appended to sys.path). Its Node twin is
+`stores/node/stress_writer.mjs`, with the same arguments, output and exit codes. Each update
+increments its own key's `count` and, with `--shared`, the shared entry's `count` too, so
 lost updates show as missing counts. `--updates 0` means until killed. `--start-at-ms T` waits
 until the epoch millisecond T before the first update, so writers started one after another
 begin together.
@@ -23,12 +23,13 @@ import itertools
 import json
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, WRITER_STORE_ERROR
 from session_store_harness.stores import LockTimeout, StoreError
 from session_store_harness.stores.base import SessionMap
-from session_store_harness.worker.conform_driver import resolve_store
+from session_store_harness.worker.store_loader import load_store_class
 
 SHARED_KEY = "stress:shared"
 
@@ -66,17 +67,12 @@ def wait_until(epoch_ms: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        store = resolve_store(args.store, args.python_path)(args.path)
-    except Exception as exc:  # whatever the user's module raised while loading
-        print(f"stress worker: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print(json.dumps({"completed": 0}), flush=True)
-        return WRITER_STORE_ERROR
     mutate = mutator(args.key, args.shared)
     rounds = range(args.updates) if args.updates else itertools.count()
     completed = 0
-    wait_until(args.start_at_ms)
     try:
+        store = load_store_class(args.store, args.python_path)(args.path)
+        wait_until(args.start_at_ms)
         for _ in rounds:
             base = store.load() if args.reuse_loaded_store else None
             store.update(mutate, base_store=base)
@@ -86,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return WRITER_LOCK_TIMEOUT
     except StoreError as exc:
         print(f"stress worker: {exc}", file=sys.stderr)
+        return WRITER_STORE_ERROR
+    except Exception as exc:  # a user's store failing its own way
+        traceback.print_exc()
+        print(f"stress worker: the store raised {type(exc).__name__}: {exc}", file=sys.stderr)
         return WRITER_STORE_ERROR
     finally:  # whatever ended the writer: what it completed is what the file must hold
         print(json.dumps({"completed": completed}), flush=True)

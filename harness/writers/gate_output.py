@@ -15,8 +15,10 @@ P_DIGITS = 4  # p-values and fractions
 
 
 def gate_text(result: GateResult) -> str:
-    """One line per check, then the notes, then the outcome: the last line is the verdict."""
-    lines = [f"[gate] {c.name}: {_figure(c.value, c.unit)} (limit {_figure(c.limit, c.unit)}) "
+    """The stores judged, one line per check, then the notes, then the outcome: the last line
+    is the verdict."""
+    lines = [f"[gate] {role}: {store}" for role, store in result.stores]
+    lines += [f"[gate] {c.name}: {_figure(c.value, c.unit)} (limit {_figure(c.limit, c.unit)}) "
              f"{c.outcome}" + (f" - {c.detail}" if c.detail else "") for c in result.checks]
     lines += [f"[gate] note: {note}" for note in result.notes]
     lines.append(f"[gate] outcome: {result.outcome} (exit {result.exit_code})")
@@ -25,6 +27,7 @@ def gate_text(result: GateResult) -> str:
 
 def gate_json(result: GateResult) -> str:
     return json.dumps({"outcome": result.outcome, "exit_code": result.exit_code,
+                       "stores": dict(result.stores),
                        "checks": [_check_json(c) for c in result.checks],
                        "notes": list(result.notes)}, indent=2) + "\n"
 

@@ -9,6 +9,7 @@ report is under `MAX_CHARS`.
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from session_store_harness.judging.compare import Comparison, MetricComparison
 from session_store_harness.judging.metrics import BY_NAME, RunSummary, repeat_metrics, summarize
 from session_store_harness.model.frames import median_by_cycle, samples_frame
 from session_store_harness.model.run import Run
+from session_store_harness.model.store_spec import BUILTIN, WORKER_COMMAND
 from session_store_harness.writers.measures import (
     has_heap_peaks,
     measures_note,
@@ -245,8 +247,8 @@ def per_repeat_tables(before: Run, after: Run) -> str:
     return "\n".join(parts)
 
 
-ENVIRONMENT_ROWS = ("folder", "store", "status", "repeats x cycles", "store file",
-                    "heap measure", "trimmed", "runtime", "platform", "CPUs",
+ENVIRONMENT_ROWS = ("folder", "store", "store kind", "store code", "status", "repeats x cycles",
+                    "store file", "heap measure", "trimmed", "runtime", "platform", "CPUs",
                     "cgroup memory limit", "harness commit", "store code commit")
 
 
@@ -262,12 +264,33 @@ def _environment_facts(run: Run) -> list[str]:
     env, config = run.environment, run.config
     # the runtime is the worker's own word (`node v20.20.2`), never the harness's Python
     return [str(run.folder), config.store + (" + reuse" if config.reuse_loaded_store else ""),
-            run.status, f"{len(run.measured)} x {run.last_cycle}",
+            store_kind(run), _store_code(env), run.status,
+            f"{len(run.measured)} x {run.last_cycle}",
             f"{run.store.size_bytes} bytes, sha256 {run.store.sha256[:12]}",
             str(run.heap_measure), "yes" if config.trim else "no", run.runtime,
             _text(env.get("platform", {}).get("description")), _text(env.get("cpu_count")),
             _text(env.get("cgroup_memory_limit")), _text(env.get("git_commit")),
             _text(_store_commit(env))]
+
+
+def store_kind(run: Run) -> str:
+    """What the store was, and what ran it: `built-in, python`, `node-module`, a worker
+    command's own command line."""
+    spec = run.config.spec
+    if spec.kind == WORKER_COMMAND:
+        return f"{spec.kind} `{shlex.join(spec.command)}`"
+    return f"{spec.kind}, {spec.runtime}" if spec.kind == BUILTIN else spec.kind
+
+
+def _store_code(env: dict[str, Any]) -> str:
+    """The file holding the code under test, its SHA-256 and its own git state, as recorded
+    (a run recorded before these were kept has its path only)."""
+    code = env.get("code_under_test", {}).get("store", {})
+    if not code.get("path"):
+        return "-"
+    facts = [f"sha256 {code['sha256'][:12]}"] if code.get("sha256") else []
+    facts += [code["git_file_state"]] if code.get("git_file_state") else []
+    return Path(code["path"]).name + (f" ({', '.join(facts)})" if facts else "")
 
 
 def _store_commit(env: dict[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ from session_store_harness.model.redaction import redact_argv, redact_document, 
 def stress_json(report: StressReport) -> str:
     result, crash = report.concurrency, report.crashes
     config = {**asdict(report.config), "store_file": None if report.config.store_file is None
-              else str(report.config.store_file)}
+              else str(report.config.store_file), "store_spec": report.config.spec.as_dict()}
     document = {
         "schema_version": 2, "store": report.config.store, "config": config,
         "argv": redact_argv(report.argv),

@@ -10,33 +10,14 @@
 // exchange; the operations are documented in docs/conformance.md ("The driver protocol").
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { STORES } from "./sessionStore.mjs";
+import { loadStore } from "./store_loader.mjs";
 
 // Exit codes from the one table in harness/errors.py.
 const DRIVER_BAD_STORE = 14;
 const SCRIBBLE_KEY = "conform:scribbled";
 const SCRIBBLE_FIELD = "conformScribble";
-
-// resolution: replaced by store_loader at merge
-export async function resolveStore(target) {
-  if (Object.hasOwn(STORES, target)) {
-    const Store = STORES[target];
-    return (file) => {
-      const store = new Store(file);
-      return { load: () => store.load(), update: (mutator, base) => store.update(mutator, base) };
-    };
-  }
-  if (!fs.existsSync(target)) {
-    throw new Error(`unknown store ${JSON.stringify(target)}: not a built-in (${Object.keys(STORES).join(", ")}) nor an existing module file`);
-  }
-  const module = await import(pathToFileURL(path.resolve(target)).href);
-  if (typeof module.createStore !== "function") {
-    throw new Error(`${target} exports no createStore(path, env) function`);
-  }
-  return module.createStore;
-}
 
 function mutation(request) {
   return (store) => {
@@ -139,7 +120,7 @@ async function main() {
   const send = (answer) => writeAll(out, `${JSON.stringify(answer)}\n`);
   let store;
   try {
-    store = (await resolveStore(args.store))(args.path, process.env);
+    store = await loadStore(args.store, args.path, process.env);
   } catch (error) {
     send({ ok: false, error: describe(error) });
     return DRIVER_BAD_STORE;
@@ -161,7 +142,7 @@ async function main() {
   return 0;
 }
 
-// Imported by stress_writer.mjs for resolveStore: only run as a program does it drive a store.
+// Only run as a program does it drive a store (importing it does nothing).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   process.exit(await main());
 }

@@ -1,8 +1,8 @@
 // A writer process for `harness stress`, in Node.js: the twin of harness/worker/stress_writer.py,
 // with the same arguments, output and exit codes. Standard library only. Run as
-// `node stores/node/stress_writer.mjs --store SPEC --path P --key K [--updates N] [--shared]
-// [--reuse-loaded-store] [--start-at-ms T]`. SPEC is a built-in name or a module exporting
-// `createStore(path, env)`, resolved as `harness conform`'s driver resolves it.
+// `node [--node-arg ...] stores/node/stress_writer.mjs --store NAME|/abs/module --path P --key K
+// [--updates N] [--shared] [--reuse-loaded-store] [--start-at-ms T]`: a built-in store or a
+// user's module, loaded as the measured worker loads it (store_loader.mjs).
 //
 // Each update increments its own key's `count` and, with --shared, the shared entry's `count`
 // too. --updates 0 means until killed; --start-at-ms waits until that epoch millisecond, so
@@ -10,8 +10,8 @@
 // stdout: the updates whose `update` returned.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { resolveStore } from "./conform_driver.mjs";
 import { LockTimeout, StoreError } from "./sessionStore.mjs";
+import { describeStoreError, loadStore } from "./store_loader.mjs";
 
 // Exit codes from the one table in harness/errors.py.
 const WRITER_STORE_ERROR = 12;
@@ -48,25 +48,25 @@ function waitUntil(epochMs) {
   if (delayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
 }
 
+const isThenable = (value) => typeof value?.then === "function";
+
 async function run() {
-  let store;
-  try {
-    store = (await resolveStore(args.store))(args.path, process.env);
-  } catch (error) {
-    process.stderr.write(`stress worker: ${error.message}\n`);
-    return WRITER_STORE_ERROR;
-  }
   const updates = Number(args.updates);
-  waitUntil(Number(args["start-at-ms"]));
   try {
+    const store = await loadStore(args.store, args.path);
+    waitUntil(Number(args["start-at-ms"]));
     while (updates === 0 || completed < updates) {
-      const base = args["reuse-loaded-store"] ? store.load() : undefined;
-      store.update(mutate, base);
+      let base = args["reuse-loaded-store"] ? store.load() : undefined;
+      if (isThenable(base)) base = await base;
+      const returned = store.update(mutate, base);
+      if (isThenable(returned)) await returned;
       completed += 1;
     }
   } catch (error) {
-    if (!(error instanceof StoreError)) throw error;
-    process.stderr.write(`stress worker: ${error.message}\n`);
+    if (!(error instanceof StoreError) && typeof error?.syscall !== "string") {
+      process.stderr.write(`${error?.stack ?? error}\n`); // a user's store: its own error
+    }
+    process.stderr.write(`stress worker: ${describeStoreError(error, args.path)}\n`);
     return error instanceof LockTimeout ? WRITER_LOCK_TIMEOUT : WRITER_STORE_ERROR;
   }
   return 0;

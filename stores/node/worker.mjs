@@ -1,25 +1,42 @@
-// The measured worker in Node.js: the same protocol as harness/worker.py
+// The measured worker in Node.js: the same protocol as harness/worker/cycles.py
 // (docs/worker-protocol.md). Standard library only. Run by the harness as
-// `node --expose-gc stores/node/worker.mjs --store NAME --path P --cycles N ...`.
+// `node --expose-gc [--node-arg ...] stores/node/worker.mjs --store NAME|/abs/module --path P
+// --cycles N ...`: a built-in store by name, or a user's module exporting createStore(path, env)
+// (store_loader.mjs). With --preflight it only imports the module and checks its export.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { STORES, StoreError } from "./sessionStore.mjs";
+import { StoreError } from "./sessionStore.mjs";
+import { describeStoreError, loadStore, outcomeOf, storeFactory } from "./store_loader.mjs";
 
 const { values: args } = parseArgs({
   options: {
     store: { type: "string" }, path: { type: "string" }, cycles: { type: "string" },
     "sample-every": { type: "string" }, "touch-keys": { type: "string", default: "400" },
+    "touch-fields": { type: "string", default: "updatedAt,lastTo,label" },
     "reuse-loaded-store": { type: "boolean", default: false },
     "warmup-cycles": { type: "string", default: "0" }, trim: { type: "boolean", default: false },
     heap: { type: "string", default: "v8" },
     "msg-fd": { type: "string", default: "3" }, "ack-fd": { type: "string", default: "4" },
+    preflight: { type: "boolean", default: false },
   },
 });
-const msgFd = Number(args["msg-fd"]);
-const ackFd = Number(args["ack-fd"]);
 // Exit codes from the one table in harness/errors.py.
 const WORKER_STORE_ERROR = 10;
 const WORKER_RUNNER_GONE = 11;
+
+if (args.preflight) {
+  try {
+    await storeFactory(args.store);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(WORKER_STORE_ERROR);
+  }
+  process.exit(0);
+}
+
+const msgFd = Number(args["msg-fd"]);
+const ackFd = Number(args["ack-fd"]);
 const AWAITS_ACK = new Set(["pretrim", "sample", "done"]);
 // The runner started this worker in a session of its own, so nothing stops it when the
 // runner is killed: before each cycle (warm-up too) it checks that its parent is still the
@@ -50,40 +67,50 @@ function send(message) {
   }
 }
 
-const Store = STORES[args.store];
 const cycles = Number(args.cycles);
 const sampleEvery = Number(args["sample-every"]);
+// The fields each cycle sets, and their values as in harness/worker/protocol.py touch_value().
+const touchFields = args["touch-fields"].split(",").map((field) => field.trim());
 send({ type: "hello", protocol: 1, pid: process.pid, runtime: `node ${process.version}`, heap_measure: "v8" });
-if (!Store) {
-  send({ type: "error", message: `unknown store ${JSON.stringify(args.store)} for node; known: ${Object.keys(STORES).join(", ")}` });
-  process.exit(WORKER_STORE_ERROR);
-}
 
-const store = new Store(args.path);
+let store;
 let keys = [];
 let count = 0;
 let elapsedMs = 0;
 
-function cycle() {
+function touchValue(field, n, nowMs) {
+  if (field === "updatedAt") return nowMs;
+  return field === "label" ? `cycle ${n}` : `harness:${n}`;
+}
+
+// A store's load and update may return promises; a plain value is used as it is, with no await,
+// so a synchronous store's cycle stays synchronous (no microtask turn inside its timing).
+const isThenable = (value) => typeof value?.then === "function";
+
+async function cycle() {
   count += 1;
   const started = performance.now();
   let loaded = store.load();
+  if (isThenable(loaded)) loaded = await loaded;
   const loadedAt = performance.now();
+  // counted before update can add a key, and outside both timings (Object.keys is O(n))
+  const entries = Object.keys(loaded).length;
   if (keys.length === 0) {
     keys = Object.keys(loaded).slice(0, Number(args["touch-keys"]));
     if (keys.length === 0) throw new StoreError(`${args.path}: store has no entries to update`);
   }
   const key = keys[(count - 1) % keys.length];
   const n = count;
-  const outcome = store.update((s) => {
+  const updateStarted = performance.now();
+  let returned = store.update((s) => {
     const entry = (s[key] ??= { sessionId: `harness-${n}` });
-    entry.updatedAt = Date.now();
-    entry.lastTo = `harness:${n}`;
-    entry.label = `cycle ${n}`;
+    const nowMs = Date.now();
+    for (const field of touchFields) entry[field] = touchValue(field, n, nowMs);
   }, args["reuse-loaded-store"] ? loaded : undefined);
+  if (isThenable(returned)) returned = await returned;
   loaded = null; // the caller drops its snapshot at the end of each cycle
   const finished = performance.now();
-  return { loadMs: loadedAt - started, updateMs: finished - loadedAt, outcome };
+  return { loadMs: loadedAt - started, updateMs: finished - updateStarted, outcome: outcomeOf(returned), entries };
 }
 
 function sample(n) {
@@ -102,24 +129,26 @@ function sample(n) {
 }
 
 try {
+  store = await loadStore(args.store, args.path);
   for (let i = 0; i < Number(args["warmup-cycles"]); i++) {
     exitIfRunnerGone();
-    cycle();
+    await cycle();
   }
   sample(0);
   for (let n = 1; n <= cycles; n++) {
     exitIfRunnerGone(); // outside the timed cycle: not in elapsed_ms
-    const { loadMs, updateMs, outcome } = cycle();
+    const { loadMs, updateMs, outcome, entries } = await cycle();
     elapsedMs += loadMs + updateMs;
     send({ type: "cycle", cycle: n, load_ms: loadMs, update_ms: updateMs,
-           wrote: outcome.wrote, reused_base: outcome.reusedBase });
+           wrote: outcome.wrote, reused_base: outcome.reusedBase, entries });
     if (n % sampleEvery === 0 || n === cycles) sample(n);
   }
 } catch (error) {
-  // a system call's failure (a full disk under the store, say) is a fact, not a stack trace
-  const systemError = typeof error.syscall === "string";
-  if (!(error instanceof StoreError) && !systemError) throw error;
-  send({ type: "error", message: systemError ? `${args.path}: ${error.message}` : error.message });
+  // a store's own error or a system call's failure (a full disk under the store, say) is a fact
+  // for one line; anything else a user's store throws is reported too, its stack on stderr
+  const known = error instanceof StoreError || typeof error?.syscall === "string";
+  if (!known) process.stderr.write(`${error?.stack ?? error}\n`);
+  send({ type: "error", message: describeStoreError(error, args.path) });
   process.exit(WORKER_STORE_ERROR);
 }
 send({ type: "done", cycles });

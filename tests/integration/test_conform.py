@@ -14,7 +14,8 @@ import pytest
 from session_store_harness.conformance.conform import ConformConfig, conform_store
 from session_store_harness.conformance.rules import FAIL, PASS, RULES, SKIP
 from session_store_harness.generating.generator import GenerateSpec
-from session_store_harness.measuring.targets import user_target
+from session_store_harness.measuring.targets import target_of
+from session_store_harness.model.store_spec import parse_store_spec
 from tests.conftest import REPO, assert_one_line_error, run_cli
 
 NEEDS_NODE = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
@@ -27,8 +28,8 @@ SMALL_ARGS = ("--target-kb", "40", "--writers", "3", "--updates", "15", "--crash
 
 
 def small_config(spec: str, runtime: str = "python") -> ConformConfig:
-    return ConformConfig(user_target(spec, runtime), GenerateSpec("realistic", 1, target_kb=40),
-                         **SMALL)
+    return ConformConfig(target_of(parse_store_spec(spec, runtime)),
+                         GenerateSpec("realistic", 1, target_kb=40), **SMALL)
 
 
 def statuses(spec: str, runtime: str = "python") -> tuple[dict[str, str], dict[str, str]]:

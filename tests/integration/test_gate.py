@@ -44,8 +44,11 @@ def test_a_to_a_passes(runs: dict[str, Path]) -> None:
                      "--max-regression", "10%", "--max-peak-rss-mb", "400", *MEMORY)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("[gate] peak RSS (median of 5): ")
-    assert lines[0].endswith("(limit 400.0 MB) pass")
+    # the stores judged come first, then the checks
+    assert lines[:2] == ["[gate] candidate: ballast (built-in, python)",
+                         "[gate] baseline: ballast (built-in, python)"]
+    assert lines[2].startswith("[gate] peak RSS (median of 5): ")
+    assert lines[2].endswith("(limit 400.0 MB) pass")
     assert "RSS at last cycle regression" in result.stdout
     assert lines[-1] == "[gate] outcome: pass (exit 0)"
 

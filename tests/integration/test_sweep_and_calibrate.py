@@ -131,7 +131,9 @@ def test_plants_alone_are_sized_by_a_baseline_run_of_their_own(tmp_path: Path) -
     figures = json.loads((out / "calibration.json").read_text())
     sizing = json.loads((out / "sizing" / "summary.json").read_text())
     steady = sizing["metrics"]["rss_steady_mb"]["median"]
-    assert figures["baseline_rss_steady_mb"] == pytest.approx(steady, abs=0.001)
+    # both are written to 0.001 MB: a median on a half-way figure (19.5525) may round either
+    # way in the two files, one unit apart, as one run of this test showed (19.552 vs 19.553)
+    assert figures["baseline_rss_steady_mb"] == pytest.approx(steady, abs=0.0011)
     assert abs(figures["by_kind"]["plant-10%"]["pad_kb"] - steady * 0.1 * 1024) <= 2
     assert figures["noise"] == {"kind": "none", "workers": 1, "block_mb": 256, "burners": []}
     assert figures["by_kind"]["plant-10%"]["fixed_5"] is None  # 4 repeats: no fixed-5 view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -13,6 +14,7 @@ from session_store_harness.measuring.environment import (
     capture,
     code_commit,
     describe_memory_limit,
+    git_file_state,
     parse_cgroup_memory_limit,
 )
 
@@ -113,7 +115,25 @@ def test_capture_names_the_code_under_test_and_the_working_dir(repo: Path,
                                                                git_env: dict[str, str]) -> None:
     head = git(repo, git_env, "rev-parse", "HEAD")
     env = capture(code_paths={"store": repo / "store.py"})
+    digest = hashlib.sha256((repo / "store.py").read_bytes()).hexdigest()
     assert env["code_under_test"] == {"store": {"path": str(repo / "store.py"),
-                                                "git_commit": head}}
-    assert env["working_dir"] == {"path": os.getcwd(), "git_commit": code_commit(Path.cwd())}
+                                                "git_commit": head, "sha256": digest,
+                                                "git_file_state": "committed"}}
+    assert env["working_dir"] == {"path": os.getcwd(), "git_commit": code_commit(Path.cwd()),
+                                  "sha256": None, "git_file_state": None}
     assert capture()["code_under_test"] == {}
+
+
+def test_a_files_own_state_says_what_the_commit_cannot(repo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a committed file, a changed one and a new one never added
+    (repo / "new_store.py").write_text("class Store: ...\n")
+    assert git_file_state(repo / "store.py") == "committed"
+    assert git_file_state(repo / "new_store.py") == "untracked"
+    (repo / "store.py").write_text("VALUE = 3\n")
+    assert git_file_state(repo / "store.py") == "modified"
+    # AND outside any repository there is no state to tell
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(repo.parent))
+    outside = repo.parent / "plain.py"
+    outside.write_text("")
+    assert git_file_state(outside) is None

@@ -25,6 +25,7 @@ from session_store_harness.model.redaction import (
 )
 from session_store_harness.model.result_folder import meta_json, write_run
 from session_store_harness.model.run import Run, StoreInfo
+from session_store_harness.model.store_spec import parse_store_spec
 from session_store_harness.writers.calibration_json import calibration_json
 from session_store_harness.writers.stress_json import stress_json
 from session_store_harness.writers.sweep_json import sweep_json
@@ -48,10 +49,11 @@ def test_secret_names(name: str) -> None:
 @pytest.mark.parametrize("name", [
     *ENV_NAMES, "OPENCLAW_SESSION_OBJECT_CACHE_MAX_BYTES", "HARNESS_BALLAST_MB",
     "HARNESS_PAD_KB", "HARNESS_MEMORY_LIMIT_MB", "OPENCLAW_INSIDE", "HARNESS_RESIDENT",
-    "HARNESS_PATH", "OPENCLAW_PASSAGE", "OPENCLAW_SESSIONS_DIR",
+    "HARNESS_PATH", "OPENCLAW_PASSAGE", "OPENCLAW_SESSIONS_DIR", "PWD", "OLDPWD",
 ])
 def test_names_the_harness_reads_are_not_secret(name: str) -> None:
-    # short words (SID, PASS, PAT) count only whole: INSIDE, PASSAGE and PATH keep their values
+    # short words (SID, PASS, PAT) count only whole: INSIDE, PASSAGE and PATH keep their values;
+    # the shell's folders are no secret, and would blank every path under the user's folder
     assert not is_secret_name(name)
 
 
@@ -82,6 +84,25 @@ def test_argv_settings_are_blanked_in_every_form() -> None:
         "harness", "run", "--env", f"OPENCLAW_API_KEY={REDACTED}",
         f"--env=HARNESS_DB_PASSWORD={REDACTED}", "--env", "HARNESS_BALLAST_MB=4",
         f"GITHUB_TOKEN={REDACTED}", "--env", f"odd name token={REDACTED}"]
+
+
+def test_a_worker_commands_words_are_blanked_as_arguments_are(tmp_path: Path) -> None:
+    # GIVEN a --worker-cmd holding a secret setting, in both option forms
+    argv = ["harness", "run", "--worker-cmd", "prog API_TOKEN=t0ken-value --fast",
+            "--worker-cmd=prog DB_PASSWORD=pw-value"]
+    redacted = redact_argv(argv, environ=NO_ENVIRON)
+    assert redacted[3] == f"prog 'API_TOKEN={REDACTED}' --fast"
+    assert redacted[4] == f"--worker-cmd=prog 'DB_PASSWORD={REDACTED}'"
+    # AND the run's recorded spec keeps its words, blanked the same way
+    (tmp_path / "prog").write_text("")
+    spec = parse_store_spec(None, worker_cmd="python3 prog API_TOKEN=t0ken-value", cwd=tmp_path)
+    run = replace(fake_run("cmd", [10.0, 11.0], 5, 12), argv=tuple(argv))
+    run = replace(run, config=replace(run.config, store=spec.target, runtime="command",
+                                      store_spec=spec))
+    text = meta_json(run)
+    assert "t0ken-value" not in text and "pw-value" not in text
+    assert json.loads(text)["config"]["store_spec"]["command"] == [
+        "python3", "prog", f"API_TOKEN={REDACTED}"]
 
 
 def test_secret_values_seen_in_the_environment_or_config_are_blanked_anywhere() -> None:

@@ -36,3 +36,6 @@ def test_worker_imports_only_the_standard_library_and_its_own_side(module: str) 
     assert ours - {"session_store_harness", "session_store_harness.errors"} == {
         m for m in ours if m.startswith(allowed)}
     assert module in ours
+    # entry points are resolved by the parent: no process that runs store code reads
+    # distributions' metadata
+    assert "importlib.metadata" not in added

@@ -1,0 +1,145 @@
+"""Find the store class a worker runs: a built-in name, `module:Class` or `/abs/file.py:Class`.
+
+Standard library only: the measured worker, the stress writers, the preflight check and the
+contract check all load a store through `load_store_class`, so they agree on what a target
+means. The user's folders are APPENDED to `sys.path`, after the harness's own package and
+site-packages: the user's code can be found, but cannot shadow the harness (the workers run
+with `-P` and without PYTHONPATH, so nothing of the user's comes first).
+
+Run as `python -P -m session_store_harness.worker.store_loader --store TARGET [--python-path
+DIR]...` it only loads and checks the class: exit 0 and the source file on stdout, or the
+problem in one line on stderr and the worker's store-error exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from session_store_harness.errors import WORKER_STORE_ERROR
+from session_store_harness.stores import STORES, StoreError
+from session_store_harness.stores.base import UpdateOutcome
+
+# What a store class must have (stores/base.py, docs/store-interface.md).
+REQUIRED_METHODS = ("load", "update", "save")
+INTERFACE_DOC = "docs/store-interface.md"
+# Module names given to stores loaded from a file, so they cannot replace an importable module.
+FILE_MODULE_PREFIX = "_harness_user_store_"
+
+
+def load_store_class(target: str, python_path: Sequence[str] = ()) -> type:
+    """The class `target` names, checked for the store interface; a `StoreError` saying
+    exactly what is wrong (no such module, file or class, or which methods are missing)."""
+    if ":" not in target:
+        if target not in STORES:
+            raise StoreError(f"unknown store {target!r}; built-in: {', '.join(sorted(STORES))}")
+        return STORES[target]
+    where, _, name = target.rpartition(":")
+    for folder in python_path:
+        append_path(folder)
+    if where.endswith(".py") or "/" in where:
+        module = _module_from_file(Path(where))
+    else:
+        module = _imported(where, python_path)
+    store_class = getattr(module, name, None)
+    if store_class is None:
+        raise StoreError(f"{where} has no class {name!r}")
+    if not isinstance(store_class, type):
+        raise StoreError(f"{where}: {name!r} is a {type(store_class).__name__}, not a class")
+    check_interface(store_class, where)
+    return store_class
+
+
+def append_path(folder: str) -> None:
+    """Put `folder` at the END of sys.path, once: found after the harness and site-packages."""
+    if folder not in sys.path:
+        sys.path.append(folder)
+
+
+def check_interface(store_class: type, where: str) -> None:
+    """Refuse a class without the store interface's methods, naming each one missing."""
+    missing = [name for name in REQUIRED_METHODS
+               if not callable(getattr(store_class, name, None))]
+    if missing:
+        raise StoreError(f"{where}: class {store_class.__name__} lacks {', '.join(missing)} "
+                         f"(the store interface needs {', '.join(REQUIRED_METHODS)}; see "
+                         f"{INTERFACE_DOC})")
+
+
+def _imported(module_name: str, python_path: Sequence[str]) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name + ".").startswith(exc.name + "."):  # the store's own
+            folders = ", ".join(python_path) or "no folder of the user's"
+            raise StoreError(f"cannot import {module_name!r}: no module named {exc.name!r} "
+                             f"(searched the installed packages and {folders})") from None
+        raise StoreError(f"importing {module_name!r} failed: {_one_line(exc)}") from None
+    except Exception as exc:  # the module's own code raised while it was imported
+        raise StoreError(f"importing {module_name!r} failed: {_one_line(exc)}") from None
+
+
+def _module_from_file(path: Path) -> Any:
+    if not path.is_file():
+        raise StoreError(f"{path}: store file does not exist")
+    # the file's folder too, at the end: its sibling modules import as they would in a script
+    append_path(str(path.parent))
+    name = FILE_MODULE_PREFIX + "".join(c if c.isalnum() else "_" for c in path.stem)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise StoreError(f"{path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses and pickling look it up
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise StoreError(f"importing {path} failed: {_one_line(exc)}") from None
+    return module
+
+
+def update_outcome(returned: Any) -> UpdateOutcome:
+    """What a user's `update` returned, as an `UpdateOutcome`: an `UpdateOutcome` or any object
+    with `wrote` and `reused_base`, a mapping with those keys, or None. A missing figure means
+    the update wrote and did not reuse the base (the Node adapter's rule too)."""
+    if isinstance(returned, UpdateOutcome):
+        return returned
+    read = (returned.get if isinstance(returned, Mapping)
+            else lambda name, default: getattr(returned, name, default))
+    return UpdateOutcome(wrote=bool(read("wrote", True)),
+                         reused_base=bool(read("reused_base", False)))
+
+
+def source_file(store_class: type) -> str | None:
+    """The file the class was loaded from, or None (a class made at run time, say)."""
+    module = sys.modules.get(store_class.__module__)
+    path = getattr(module, "__file__", None)
+    return str(Path(path).resolve()) if path else None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m session_store_harness.worker.store_loader")
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--python-path", action="append", default=[])
+    args = parser.parse_args(argv)
+    try:
+        store_class = load_store_class(args.store, args.python_path)
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return WORKER_STORE_ERROR
+    print(source_file(store_class) or "")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

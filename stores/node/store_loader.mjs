@@ -1,0 +1,70 @@
+// How the Node worker and the Node stress writer get a store: a built-in by name, or a user's
+// module exporting `createStore(path, env)` (docs/store-interface.md). Both arrive in the one
+// adapter shape, an object with `load()` and `update(mutator, baseStore)`, so the worker has one
+// path. `update` may return `{ wrote, reusedBase }`; a missing field means wrote = true,
+// reusedBase = false. Either method, and `createStore`, may return a promise. Standard library
+// only.
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { STORES, StoreError } from "./sessionStore.mjs";
+
+export const BUILTINS = Object.fromEntries(
+  Object.entries(STORES).map(([name, Store]) => [name, (file) => new Store(file)]));
+const REQUIRED_METHODS = ["load", "update"];
+const INTERFACE_DOC = "docs/store-interface.md";
+
+function oneLine(error) {
+  const text = String(error?.message ?? error).split(/\s+/).join(" ").trim();
+  return `${error?.name ?? "Error"}${text ? `: ${text}` : ""}`;
+}
+
+/** The function that makes the store `target` names: a built-in's, or a module's createStore. */
+export async function storeFactory(target) {
+  if (Object.hasOwn(BUILTINS, target)) return BUILTINS[target];
+  if (!path.isAbsolute(target)) {
+    throw new StoreError(`unknown store ${JSON.stringify(target)} for node; built-in: ${Object.keys(BUILTINS).join(", ")}, or a module's absolute path`);
+  }
+  let imported;
+  try {
+    imported = await import(pathToFileURL(target).href);
+  } catch (error) {
+    // Node before 22.18 cannot run TypeScript by itself: say what makes it run
+    const hint = error?.code === "ERR_UNKNOWN_FILE_EXTENSION" && /\.[cm]?ts$/.test(target)
+      ? " (a TypeScript module needs a loader: npm install --save-dev tsx, then --node-arg=--import=tsx)"
+      : "";
+    throw new StoreError(`importing ${target} failed: ${oneLine(error)}${hint}`);
+  }
+  // A CommonJS module, or TypeScript a loader compiled as one, arrives as its `default` export.
+  const create = imported.createStore ?? imported.default?.createStore;
+  if (typeof create !== "function") {
+    throw new StoreError(`${target} exports no createStore(path, env) function (see ${INTERFACE_DOC})`);
+  }
+  return create;
+}
+
+/** The store `target` names, over the file `file`, checked for the adapter's methods. */
+export async function loadStore(target, file, env = process.env) {
+  const store = await (await storeFactory(target))(file, env);
+  const missing = REQUIRED_METHODS.filter((name) => typeof store?.[name] !== "function");
+  if (missing.length > 0) {
+    const what = store === null || typeof store !== "object" ? String(store) : "an object";
+    throw new StoreError(`${target}: createStore(path, env) returned ${what} without ${missing.join(", ")} (the adapter needs ${REQUIRED_METHODS.join(", ")}; see ${INTERFACE_DOC})`);
+  }
+  return store;
+}
+
+/** What `update` returned, as the worker reports it. */
+export function outcomeOf(returned) {
+  return {
+    wrote: returned?.wrote === undefined ? true : Boolean(returned.wrote),
+    reusedBase: returned?.reusedBase === undefined ? false : Boolean(returned.reusedBase),
+  };
+}
+
+/** An error a store threw as the one line of the worker's `error` message: a store's own error
+ * and a failed system call as they are; anything else a user's module throws by its name. */
+export function describeStoreError(error, file) {
+  if (typeof error?.syscall === "string") return `${file}: ${error.message}`;
+  if (error instanceof StoreError) return error.message;
+  return `the store threw ${oneLine(error)} (stack trace in the worker's stderr)`;
+}
