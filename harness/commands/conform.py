@@ -11,7 +11,7 @@ from session_store_harness.commands.options import store_shape_options
 from session_store_harness.conformance.conform import ConformConfig, conform_store
 from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.measuring.targets import target_of
-from session_store_harness.model.config import store_spec
+from session_store_harness.model.config import generate_spec
 from session_store_harness.model.store_spec import parse_store_spec
 from session_store_harness.writers.conform_json import conform_json
 from session_store_harness.writers.conform_text import conform_lines
@@ -49,7 +49,7 @@ def conform(store: str, runtime: str | None, node_args: tuple[str, ...], profile
     """Check a store against the store contract: load, update, save, base reuse, file mode
     and format, concurrent writers, writers killed mid-write (docs/conformance.md)."""
     config = ConformConfig(target=target_of(parse_store_spec(store, runtime, None, node_args)),
-                           store=store_spec("conform", profile, seed, target_kb, entries),
+                           store=generate_spec("conform", profile, seed, target_kb, entries),
                            writers=writers, updates=updates, crash_trials=crash_trials,
                            seed=seed)
     folder = create_folder(output) if output else None
