@@ -216,7 +216,10 @@ class WriterExit:
 
     @property
     def message(self) -> str:
-        return self.stderr.strip()[-300:] or f"exit code {self.exit_code}"
+        """The writer's last line on stderr (its one-line verdict, after any traceback the
+        store printed), or its exit code."""
+        lines = self.stderr.strip().splitlines()
+        return lines[-1][-300:] if lines else f"exit code {self.exit_code}"
 
 
 def finish(process: subprocess.Popen) -> WriterExit:

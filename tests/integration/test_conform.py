@@ -141,7 +141,8 @@ def test_a_store_module_in_the_users_folder_is_found(tmp_path: Path) -> None:
     (("--store", "missing.py:Store"), "missing.py: Python store file does not exist"),
     (("--store", "tests/fixtures/broken_stores.py:Nope"), "has no class 'Nope'"),
     (("--store", "./missing.mjs", "--runtime", "node"), "missing.mjs"),
-    (("--store", "snapshot", "--node-arg=--import=tsx"), "--node-arg is for Node stores (--runtime node)"),
+    (("--store", "snapshot", "--node-arg=--import=tsx"),
+     "--node-arg is for Node stores (--runtime node)"),
     (("--store", "snapshot", "--writers", "0"), "--writers must be between 1 and 64"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...],
