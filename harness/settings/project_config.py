@@ -137,7 +137,7 @@ def load_project(path: Path | None = None, cwd: Path | None = None) -> ProjectCo
         if path is None:
             return ProjectConfig(folder=cwd.resolve())
     elif not path.is_file():
-        raise HarnessError(f"--config {path}: no such file")
+        raise HarnessError(f"{path}: no such file (--config)")
     data = _read(path)
     table, prefix = _harness_table(data, path)
     try:
