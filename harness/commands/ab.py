@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from session_store_harness.commands.options import (
+    config_option,
+    given_options,
     layout_options,
     measurement_options,
     store_shape_options,
@@ -26,6 +28,9 @@ from session_store_harness.measuring.runner import new_layout_seed
 from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
 from session_store_harness.writers.console import run_report
+
+if TYPE_CHECKING:
+    from session_store_harness.settings.project_config import ProjectConfig
 
 EPILOG = ("\b\nExit codes:\n"
           "0: both runs completed\n"
@@ -49,6 +54,7 @@ def parse_side(side: str) -> dict[str, Any]:
 @click.command(epilog=EPILOG)
 @click.argument("before_spec", metavar="BEFORE")
 @click.argument("after_spec", metavar="AFTER")
+@config_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Folder to create (must not exist): before/, after/ and ab.json.")
 @click.option("--store-file", type=click.Path(path_type=Path),
@@ -68,16 +74,22 @@ def parse_side(side: str) -> dict[str, Any]:
               help="The gate's threshold the sequential run stops on, e.g. 5%.")
 @click.option("--metrics", default=",".join(DEFAULT_REGRESSION_METRICS), show_default=True,
               help="The gated metrics the sequential run stops on.")
-def ab(before_spec: str, after_spec: str, output: Path, order: str, order_seed: int | None,
-       layout_seed: int | None, fixed_layout: bool, max_repeat: int | None,
+def ab(before_spec: str, after_spec: str, config_file: Path | None, output: Path, order: str,
+       order_seed: int | None, layout_seed: int | None, fixed_layout: bool, max_repeat: int | None,
        max_regression: str | None, metrics: str, **values: Any) -> None:
-    """Measure BEFORE and AFTER (each SPEC[+reuse], SPEC any --store) with interleaved
-    repeats over one store; with --worker-cmd, both are --store names for that program."""
+    """Measure BEFORE and AFTER (each SPEC[+reuse], SPEC a store named in the configuration
+    or any --store) with interleaved repeats over one store; with --worker-cmd, both are
+    --store names for that program."""
     from session_store_harness.settings.gate_config import gate_limits
+    from session_store_harness.settings.project_config import load_project
+
+    project = load_project(config_file)
+    given = given_options()
 
     limits = (None if max_regression is None
               else gate_limits({}, max_regression=max_regression, metrics=metrics))
-    plan = AbPlan(before=_config(before_spec, values), after=_config(after_spec, values),
+    plan = AbPlan(before=_config(before_spec, project, values, given),
+                  after=_config(after_spec, project, values, given),
                   order=order, order_seed=_order_seed(order, order_seed),
                   layout_seed=None if fixed_layout else resolve_layout_seed(layout_seed),
                   limits=limits, max_repeat=max_repeat)
@@ -87,8 +99,15 @@ def ab(before_spec: str, after_spec: str, output: Path, order: str, order_seed: 
     _check(runs)
 
 
-def _config(spec: str, values: dict[str, Any]) -> RunConfig:
-    return run_config(**parse_side(spec), **values)
+def _config(spec: str, project: ProjectConfig, values: dict[str, Any],
+            given: set[str]) -> RunConfig:
+    from session_store_harness.settings.run_values import named_or_spec
+
+    side = parse_side(spec)
+    merged = named_or_spec(project, values, given, side["store"])
+    if side["reuse_loaded_store"]:  # `+reuse` on the command line adds to the file's setting
+        merged["reuse_loaded_store"] = True
+    return run_config(**merged)
 
 
 def _order_seed(order: str, seed: int | None) -> int | None:

@@ -43,7 +43,8 @@ class AspectsOption(click.Option):
 @click.option("--allow-different", "allow_different", cls=AspectsOption, multiple=True,
               metavar="KEY", help=ALLOW_HELP.format(keys="see harness gate --help"))
 @click.option("--config", type=click.Path(path_type=Path),
-              help="TOML file with [tool.harness.gate] (default ./pyproject.toml if present).")
+              help="TOML file with [tool.harness.gate] (default: the nearest harness.toml, or "
+              "pyproject.toml with [tool.harness], up to the repository's root).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Text lines for people, JSON with stable check ids for "
               "scripts. JSON mode prints exactly one JSON document on stdout, a refusal too "

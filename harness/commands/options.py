@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.model.config import DEFAULT_TARGET_KB
@@ -44,6 +46,23 @@ def worker_options(command: Callable) -> Callable:
     )):
         command = option(command)
     return command
+
+
+def config_option(command: Callable) -> Callable:
+    """--config: the project's configuration file (default: found from the current folder)."""
+    return click.option(
+        "--config", "config_file", type=click.Path(path_type=Path),
+        help="harness.toml, or pyproject.toml with [tool.harness] (default: the nearest one "
+        "from the current folder up to the repository's root).")(command)
+
+
+def given_options() -> set[str]:
+    """The current command's options the user gave (not click's defaults): only these
+    override the configuration file."""
+    context = click.get_current_context()
+    return {name for name in context.params
+            if context.get_parameter_source(name) not in (ParameterSource.DEFAULT,
+                                                          ParameterSource.DEFAULT_MAP, None)}
 
 
 def store_shape_options(command: Callable) -> Callable:

@@ -17,6 +17,8 @@ import click
 from tqdm import tqdm
 
 from session_store_harness.commands.options import (
+    config_option,
+    given_options,
     layout_options,
     measurement_options,
     store_option,
@@ -49,6 +51,8 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
 
 
 @click.command(epilog=EPILOG)
+@click.argument("name", required=False)
+@config_option
 @store_option
 @click.option("--store-file", type=click.Path(path_type=Path),
               help="Measure a copy of this existing sessions.json instead of generating one.")
@@ -65,10 +69,17 @@ def _progress(config: RunConfig, enabled: bool | None) -> Iterator:
               help="Exact result folder to create (must not exist).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
-def run(results_dir: Path, run_dir: Path | None, progress: bool | None,
-        layout_seed: int | None, fixed_layout: bool, **values) -> None:
-    """Run load/update cycles on a store in a measured worker; write CSVs and meta.json."""
-    config = run_config(**values)
+def run(name: str | None, config_file: Path | None, results_dir: Path, run_dir: Path | None,
+        progress: bool | None, layout_seed: int | None, fixed_layout: bool, **values) -> None:
+    """Run load/update cycles on a store in a measured worker; write CSVs and meta.json.
+
+    NAME is a store named in the configuration ([tool.harness.stores.NAME]), else a store
+    spec as --store takes; options given here override the file's."""
+    from session_store_harness.settings.project_config import load_project
+    from session_store_harness.settings.run_values import named_or_spec
+
+    project = load_project(config_file)
+    config = run_config(**named_or_spec(project, values, given_options(), name))
     folder = new_folder(run_dir) if run_dir else new_folder(results_dir, config.label)
     with _progress(config, progress) as on_cycle:
         result = measure(config, folder, tuple(sys.argv), on_cycle, layout_seed, fixed_layout)

@@ -165,14 +165,16 @@ def run_config(store: str | None, store_file: Path | None, profile: str, target_
                entries: int | None, seed: int, env: tuple[str, ...] = (), label: str = "",
                runtime: str | None = None, worker_cmd: str | None = None,
                node_args: Sequence[str] = (), python_path: Sequence[str | Path] = (),
-               touch_fields: str | None = None, **options: Any) -> RunConfig:
+               touch_fields: str | None = None, store_cwd: Path | None = None,
+               **options: Any) -> RunConfig:
     """The run's frozen configuration from the command line's values (or a config file's: the
-    same names). The store options become a `StoreSpec` (`model/store_spec.py`)."""
+    same names). The store options become a `StoreSpec` (`model/store_spec.py`), their
+    relative paths taken from `store_cwd` (a config file's folder; default: the current one)."""
     if store_file is not None and (target_kb is not None or entries is not None):
         raise HarnessError("--store-file measures an existing store: drop --target-kb/--entries")
     generated = None if store_file is not None else generate_spec("run", profile, seed,
                                                                   target_kb, entries)
-    chosen = store_options(store, runtime, worker_cmd, node_args, python_path)
+    chosen = store_options(store, runtime, worker_cmd, node_args, python_path, store_cwd)
     label = label or chosen["store_spec"].slug + (
         "-reuse" if options.get("reuse_loaded_store") else "")
     return RunConfig(label=label, env=env_pairs(env), generate=generated, store_file=store_file,

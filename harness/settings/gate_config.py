@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.judging.gate import DEFAULT_REGRESSION_METRICS, GateLimits
-
-KEYS = {"max_peak_rss_mb", "max_growth_mb_per_cycle", "max_regression", "metrics",
-        "allow_different"}
 
 
 def parse_fraction(value: str | float) -> float:
@@ -26,21 +22,12 @@ def parse_fraction(value: str | float) -> float:
 
 
 def load_gate_table(path: Path | None) -> dict[str, Any]:
-    """The `[tool.harness.gate]` table, or {} when there is no such file or table."""
-    if path is None:
-        path = Path("pyproject.toml")
-        if not path.is_file():
-            return {}
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise HarnessError(f"{path}: cannot read gate config ({exc})") from None
-    table = data.get("tool", {}).get("harness", {}).get("gate", {})
-    unknown = set(table) - KEYS
-    if unknown:
-        raise HarnessError(f"{path}: unknown [tool.harness.gate] key(s) "
-                           f"{', '.join(sorted(unknown))}")
-    return table
+    """The `[tool.harness.gate]` table of the project's configuration (`--config`, else the
+    nearest one), validated with the rest of the file; {} when there is none."""
+    from session_store_harness.settings.project_config import load_project
+
+    gate = load_project(path).table.gate
+    return {} if gate is None else gate.model_dump(exclude_none=True)
 
 
 def gate_limits(table: dict[str, Any], **overrides: Any) -> GateLimits:

@@ -81,7 +81,10 @@ def limit_variable(name: str) -> str:
 
 def cases_from_config(path: Path) -> list[MemoryCase]:
     """Every case in the file, each checked whole: the first problem is a one-line error."""
+    from session_store_harness.settings.project_config import load_project
+
     tables = _case_tables(_read_toml(path), path)
+    load_project(path)  # the rest of [tool.harness] too: one schema, one file checked whole
     cases = [_case_from_table(table, number, path) for number, table in enumerate(tables, 1)]
     _check_distinct(cases, path)
     return cases
