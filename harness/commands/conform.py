@@ -15,7 +15,7 @@ from session_store_harness.model.config import generate_spec
 from session_store_harness.model.store_spec import parse_store_spec
 from session_store_harness.writers.conform_json import conform_json
 from session_store_harness.writers.conform_text import conform_lines
-from session_store_harness.writers.folder import create_folder, write_text
+from session_store_harness.writers.folder import optional_result_folder, write_text
 
 EXIT_HELP = ("Exit codes: 0 every rule passed (warnings allowed); 1 a rule failed (each named "
              "with its evidence); 2 bad options, or a store that does not load.")
@@ -52,13 +52,8 @@ def conform(store: str, runtime: str | None, node_args: tuple[str, ...], profile
                            store=generate_spec("conform", profile, seed, target_kb, entries),
                            writers=writers, updates=updates, crash_trials=crash_trials,
                            seed=seed)
-    folder = create_folder(output) if output else None
-    try:
+    with optional_result_folder(output) as folder:
         report = conform_store(config, tuple(sys.argv))
-    except (HarnessError, KeyboardInterrupt):
-        if folder is not None:
-            folder.rmdir()  # nothing was checked: leave no empty result folder
-        raise
     document = conform_json(report)
     if output_format == "json":
         click.echo(document, nl=False)

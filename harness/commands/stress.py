@@ -11,7 +11,7 @@ from session_store_harness.commands.options import store_option, store_shape_opt
 from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.measuring.stress import StressConfig, stress_store
 from session_store_harness.model.config import generate_spec, store_options
-from session_store_harness.writers.folder import create_folder, write_text
+from session_store_harness.writers.folder import optional_result_folder, write_text
 from session_store_harness.writers.stress_json import stress_json
 from session_store_harness.writers.stress_text import stress_lines
 
@@ -42,13 +42,8 @@ def stress(store: str | None, runtime: str | None, worker_cmd: str | None,
     config = StressConfig(store_file=store_file, seed=seed,
                           generate=None if store_file else generate_spec(
                               "stress", profile, seed, target_kb, entries), **chosen, **counts)
-    folder = create_folder(output) if output else None
-    try:
+    with optional_result_folder(output) as folder:
         report = stress_store(config, tuple(sys.argv))
-    except (HarnessError, KeyboardInterrupt):
-        if folder is not None:
-            folder.rmdir()  # nothing was measured: leave no empty result folder
-        raise
     click.echo("\n".join(stress_lines(report)))
     if folder is not None:
         write_text(folder / "stress.json", stress_json(report))

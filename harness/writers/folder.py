@@ -51,6 +51,20 @@ def create_folder(folder: Path) -> Path:
     return folder
 
 
+@contextlib.contextmanager
+def optional_result_folder(folder: Path | None) -> Iterator[Path | None]:
+    """`-o FOLDER` made before the work (a folder that exists is refused up front, not after
+    minutes of it), and removed again if the work stops with an error or Ctrl-C before anything
+    was written there: no empty result is left behind. None: no folder asked for."""
+    made = create_folder(folder) if folder is not None else None
+    try:
+        yield made
+    except (HarnessError, KeyboardInterrupt):
+        if made is not None and not any(made.iterdir()):
+            made.rmdir()
+        raise
+
+
 def write_text(path: Path, text: str, *, force: bool = False) -> None:
     """Write via a temporary name and rename, so no reader sees a half-written file."""
     write_bytes(path, text.encode("utf-8"), force=force)
