@@ -241,6 +241,7 @@ def _completed(stdout: bytes) -> int | None:
 def concurrency(target: StoreTarget, path: Path, writers: int, updates: int,
                 reuse: bool) -> ConcurrencyResult:
     """Start all writers, let them begin together; check the file until they are done."""
+    permanent = _own_files(target, path)
     start_at_ms = (int(time.time() * 1000) + START_DELAY_MS
                    + START_DELAY_PER_WRITER_MS * writers)
     keys = [f"stress:writer-{i}" for i in range(writers)]
@@ -259,7 +260,7 @@ def concurrency(target: StoreTarget, path: Path, writers: int, updates: int,
         writer_failures=[e.message for e in exits.values()
                          if e.exit_code not in (0, WRITER_LOCK_TIMEOUT)],
         reads=reads.count + 1, invalid_reads=reads.invalid + final_invalid,  # +1: the last
-        leftovers=_leftovers(path),
+        leftovers=_leftovers(path, permanent),
         completed={key: e.completed for key, e in exits.items() if e.completed is not None},
         timeouts=[e.message for e in exits.values() if e.exit_code == WRITER_LOCK_TIMEOUT],
         first_invalid_read=reads.first_error or _why_invalid(path))
@@ -294,6 +295,7 @@ def crashes(target: StoreTarget, path: Path, trials: int, seed: int,
     others = {k: v for k, v in strict_parse(read_bytes(path), path).items() if k != CRASH_KEY}
     corrupt = backwards = leftovers = failed_next = 0
     left = {"temp files": 0, "locks": 0}
+    permanent = _own_files(target, path)
     first_corruption = ""
     count = 0
     for trial in range(1, trials + 1):
@@ -323,7 +325,7 @@ def crashes(target: StoreTarget, path: Path, trials: int, seed: int,
             count += 1
         else:
             failed_next += 1
-        leftovers += len(_leftovers(path))
+        leftovers += len(_leftovers(path, permanent))
     return CrashResult(trials, corrupt, backwards, left, leftovers, failed_next,
                        first_corruption)
 
@@ -341,10 +343,18 @@ def write_once(target: StoreTarget, path: Path) -> bool:
     return finish(process).completed == 1
 
 
-def _leftovers(path: Path) -> list[str]:
-    """Whatever else is in the store's folder (a scratch folder that held only the store):
-    temp files and locks, whatever a store names them."""
-    return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
+def _own_files(target: StoreTarget, path: Path) -> set[str]:
+    """The files a store keeps beside its file by design, seen after one clean update (a lock
+    file some stores leave for good, such as one they only `flock`): not leftovers."""
+    write_once(target, path)
+    return set(_leftovers(path))
+
+
+def _leftovers(path: Path, permanent: set[str] = frozenset()) -> list[str]:
+    """Whatever else is in the store's folder (a scratch folder that held only the store and
+    the store's own `permanent` files): temp files and locks, whatever a store names them."""
+    return sorted(p.name for p in path.parent.iterdir()
+                  if p.name != path.name and p.name not in permanent)
 
 
 class InvalidStore(Exception):

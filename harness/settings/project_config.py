@@ -113,14 +113,17 @@ class ProjectConfig:
 
 def find_config(start: Path) -> Path | None:
     """The nearest harness.toml, or pyproject.toml holding `[tool.harness]`, from `start` up
-    to the repository's root (the folder holding .git), as git and ruff look for theirs."""
-    for folder in (start.resolve(), *start.resolve().parents):
+    to the repository's root (the folder holding .git), as git and ruff look for theirs.
+    Outside any repository only `start` itself is looked in: a stray harness.toml in /tmp or
+    a home folder must not configure every run made below it."""
+    here = start.resolve()
+    chain = (here, *here.parents)
+    root = next((i for i, folder in enumerate(chain) if (folder / ".git").exists()), None)
+    for folder in chain[:1 if root is None else root + 1]:
         if (folder / HARNESS_TOML).is_file():
             return folder / HARNESS_TOML
         if _has_harness(folder / PYPROJECT):
             return folder / PYPROJECT
-        if (folder / ".git").exists():
-            return None
     return None
 
 

@@ -45,8 +45,12 @@ STORE_CALL = ("import sys; from pathlib import Path\n"
               "    s = STORES[sys.argv[1]](Path(sys.argv[2])); s.update(lambda m: None)\n"
               "except StoreError as e:\n"
               "    print(e); sys.exit(3)\n")
+# everything the command imports lazily is imported before dropping root: as nobody the
+# interpreter's own library under /root cannot be read
 CLI_CALL = ("import sys, session_store_harness.cli, session_store_harness.measuring.measure\n"
-            "import session_store_harness.commands.run\n" + DROP_ROOT
+            "import session_store_harness.commands.run\n"
+            "import session_store_harness.settings.project_config\n"
+            "import session_store_harness.settings.run_values\n" + DROP_ROOT
             + "session_store_harness.cli.main(sys.argv[1:])\n")
 
 

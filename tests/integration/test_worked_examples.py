@@ -19,8 +19,11 @@ NEEDS_NODE = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is
 
 
 def copy_example(name: str, tmp_path: Path) -> Path:
+    """The example as a user's repository: its own folder, a git repository (the harness looks
+    for its configuration up to the repository's root, and outside one in the folder only)."""
     target = tmp_path / name
     shutil.copytree(EXAMPLES / name, target)
+    subprocess.run(["git", "init", "-q", str(target)], check=True)
     return target
 
 

@@ -59,6 +59,14 @@ def test_found_from_a_subfolder_and_not_past_the_repository_root(repo: Path) -> 
     assert load_project(cwd=inner).table.cycles == 2
 
 
+def test_outside_a_repository_only_the_folder_itself_is_looked_in(tmp_path: Path) -> None:
+    # a stray harness.toml above (in /tmp, say) configures nothing below it
+    (tmp_path / "harness.toml").write_text("cycles = 2\n")
+    (tmp_path / "work" / "sub").mkdir(parents=True)
+    assert find_config(tmp_path / "work" / "sub") is None
+    assert find_config(tmp_path) == tmp_path / "harness.toml"
+
+
 def test_file_values_under_the_command_lines(repo: Path) -> None:
     # GIVEN the file's workload and store, and the user giving only --cycles 7
     project = load_project(cwd=repo / "src")
