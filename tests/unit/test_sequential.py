@@ -9,7 +9,12 @@ import pytest
 from session_store_harness.errors import HarnessError
 from session_store_harness.judging.gate import GateLimits, evaluate
 from session_store_harness.judging.levels import describe_level, level_for
-from session_store_harness.judging.sequential import check_design, judge_look, look_points
+from session_store_harness.judging.sequential import (
+    Look,
+    check_design,
+    judge_look,
+    look_points,
+)
 from session_store_harness.judging.stats import min_repeats, under_margin_p
 from tests.fakes import fake_run
 
@@ -82,6 +87,10 @@ def test_one_clear_fail_is_enough_but_a_pass_needs_every_metric() -> None:
     limits = GateLimits(max_regression=0.05, metrics=("rss_steady_mb", "cycle_ms_median"))
     look = judge_look(before, after, limits, looks=1)
     assert look.clarity["rss_steady_mb"] == "fail" and look.clear
+    # the rule itself: a fail settles the gate whatever else is open; a pass does not
+    assert Look(6, {"a": "fail", "b": "open"}).clear
+    assert not Look(6, {"a": "pass", "b": "open"}).clear
+    assert Look(6, {"a": "pass", "b": "pass"}).clear
 
 
 def test_the_gate_spends_its_level_over_a_sequential_runs_planned_looks() -> None:
