@@ -13,6 +13,7 @@ from session_store_harness.commands.bench import bench
 from session_store_harness.commands.calibrate import calibrate
 from session_store_harness.commands.check_memory import check_memory
 from session_store_harness.commands.check_worker import check_worker
+from session_store_harness.commands.ci import ci
 from session_store_harness.commands.compare import compare
 from session_store_harness.commands.conform import conform
 from session_store_harness.commands.gate import gate
@@ -52,6 +53,7 @@ cli.add_command(stress)
 cli.add_command(ab)
 cli.add_command(conform)
 cli.add_command(check_worker)
+cli.add_command(ci)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,8 +14,6 @@ import click
 if TYPE_CHECKING:
     from session_store_harness.judging.compare import Comparison
 
-
-
 @click.command()
 @click.argument("before", type=click.Path(path_type=Path))
 @click.argument("after", type=click.Path(path_type=Path))
@@ -26,22 +24,15 @@ def compare(before: Path, after: Path, output: Path) -> None:
     # pandas and matplotlib load here, not at start-up, so other commands stay fast and small.
     from session_store_harness.judging.compare import compare_runs
     from session_store_harness.model.result_folder import load_run
-    from session_store_harness.writers.comparison_json import comparison_json
-    from session_store_harness.writers.folder import create_folder, write_bytes, write_text
-    from session_store_harness.writers.plots import comparison_plots
-    from session_store_harness.writers.report import comparison_report, deltas_table
+    from session_store_harness.writers.comparison_files import REPORT, write_comparison_folder
+    from session_store_harness.writers.report import deltas_table
 
     comparison = compare_runs(load_run(before), load_run(after))
     _warn(comparison, mismatches=True)
-    plots = comparison_plots(comparison)
-    folder = create_folder(output)
-    for name, png in plots.items():
-        write_bytes(folder / name, png)
-    write_text(folder / "comparison.json", comparison_json(comparison, folder))
-    write_text(folder / "report.md", comparison_report(comparison, plots))
+    folder = write_comparison_folder(comparison, output)
     click.echo(deltas_table(comparison.metrics, comparison.alpha))
     _warn(comparison, mismatches=False)
-    click.echo(f"report: {folder / 'report.md'}")
+    click.echo(f"report: {folder / REPORT}")
 
 
 def _warn(comparison: Comparison, mismatches: bool) -> None:

@@ -27,6 +27,7 @@ from session_store_harness.writers.measures import (
     peak_label,
     peak_phrase,
 )
+from session_store_harness.writers.mermaid import Series, line_chart
 from session_store_harness.writers.table import format_cell, markdown_table
 
 MAX_DECIMALS = 3  # the CSVs' resolution (1 KiB); MB/cycle figures already show this many
@@ -56,14 +57,28 @@ def comparison_report(comparison: Comparison, plots: Iterable[str],
              ""]
     detectable = detectable_sentence(comparison)
     head += [detectable, ""] if detectable else []
+    head += ["## RSS per cycle", "", rss_chart(samples), ""]
     head += ["## Samples (median across repeats)", "", frame_table(_thin(samples)), "",
              measures_note(roles), ""]
-    head += ["## Plots", "", *(f"![{Path(name).name}]({name})" for name in plots), ""]
+    images = [f"![{Path(name).name}]({name})" for name in plots]
+    head += ["## Plots", "", *images, ""] if images else []
     details = [("Environment", runs_table(("before", before), ("after", after))),
                ("Per-repeat figures", per_repeat_tables(before, after))]
     if len(samples) > HEADLINE_ROWS:
         details.append(("All samples", frame_table(samples)))
     return _fit(head, details, max_chars)
+
+
+def rss_chart(samples: pd.DataFrame) -> str:
+    """RSS per cycle, before and after, as a Mermaid chart: GitHub draws it in a comment or a
+    step summary, where the PNGs linked below render only beside the run folders."""
+    names = [f"rss_mb {role}" for role in ("before", "after")]
+    if any(name not in samples.columns for name in names):
+        return ""
+    series = [Series(role, [None if pd.isna(v) else float(v) for v in samples[name]])
+              for role, name in zip(("before", "after"), names, strict=True)]
+    return line_chart("RSS per cycle (median across repeats)", "cycle",
+                      [str(int(c)) for c in samples["cycle"]], "RSS (MB)", series)
 
 
 def not_comparable_block(comparison: Comparison) -> list[str]:

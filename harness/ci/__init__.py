@@ -1,0 +1,1 @@
+"""The pull-request flow: two commits checked out, measured interleaved, judged, posted."""

@@ -1,0 +1,134 @@
+"""`harness ci`'s work: a pull request's merge base and head, measured interleaved on this
+machine, compared, gated, and written up as one comment.
+
+Each side's store is resolved in its own commit's checkout (a configured name through that
+commit's harness.toml, a path from that checkout's root), so the code measured is exactly each
+commit's. The workload (store shape, cycles, repeats) is the head's for both sides: a pull
+request that changes it would otherwise compare two workloads, which the gate refuses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Set
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from session_store_harness.ci.checkout import (
+    Commits,
+    checkouts,
+    prepare,
+    repository_root,
+    resolve_commits,
+)
+from session_store_harness.judging.compare import Comparison, compare_runs
+from session_store_harness.judging.gate import GateLimits, GateResult, evaluate
+from session_store_harness.measuring.ab import AbPlan, measure_ab
+from session_store_harness.model.config import RunConfig, run_config
+from session_store_harness.model.run import Run
+from session_store_harness.settings.gate_config import gate_limits
+from session_store_harness.settings.project_config import load_project
+from session_store_harness.settings.run_values import WORKLOAD_KEYS, named_or_spec
+from session_store_harness.writers.comparison_files import write_comparison_folder
+from session_store_harness.writers.folder import create_folder, write_text
+from session_store_harness.writers.gate_output import gate_json, gate_text
+
+SIDES = {"before": "base", "after": "head"}  # ab's side -> the commit it measures
+AB, COMPARE, CI_FILE = "ab", "compare", "ci.json"
+
+
+@dataclass(frozen=True)
+class CiPlan:
+    """What `harness ci` was asked: two refs of `repo`, one store, the gate's limits."""
+
+    repo: Path
+    base_ref: str
+    head_ref: str
+    store: str  # a configured name or a store spec, resolved in each side's checkout
+    output: Path
+    config: str | None = None  # --config, a path inside each checkout
+    values: dict[str, Any] = field(default_factory=dict)  # run options, as `harness ab` has
+    given: Set[str] = frozenset()  # the options the user typed (they beat the config file)
+    base_store: str | None = None  # the base side's, when it is named differently
+    prepare: str | None = None  # run in each checkout before measuring (`npm ci`)
+    order: str = "abba"
+    layout_seed: int | None = None
+    max_repeat: int | None = None
+    gate: dict[str, Any] = field(default_factory=dict)  # the command line's limits
+
+
+@dataclass(frozen=True)
+class CiResult:
+    """Everything the comment, the summary and the exit code are made from."""
+
+    commits: Commits
+    runs: tuple[Run, Run]
+    comparison: Comparison
+    gate: GateResult
+    folder: Path
+
+    @property
+    def exit_code(self) -> int:
+        return self.gate.exit_code
+
+
+def run_ci(plan: CiPlan, argv: tuple[str, ...] = ()) -> CiResult:
+    """Measure, compare and gate; every file lands in `plan.output` (a new folder)."""
+    repo = repository_root(plan.repo)
+    commits = resolve_commits(repo, plan.base_ref, plan.head_ref)
+    folder = create_folder(plan.output)
+    with checkouts(repo, {"base": commits.base, "head": commits.head}) as trees:
+        if plan.prepare:
+            for side, tree in trees.items():
+                prepare(tree, plan.prepare, side)
+        after, workload = _side_config(plan, trees["head"], plan.store, None)
+        before, _ = _side_config(plan, trees["base"], plan.base_store or plan.store, workload)
+        limits = _limits(plan, trees["head"])
+        ab_plan = AbPlan(before=before, after=after, order=plan.order,
+                         layout_seed=plan.layout_seed, max_repeat=plan.max_repeat,
+                         limits=limits if plan.max_repeat is not None else None)
+        runs = measure_ab(ab_plan, folder / AB, argv)
+    comparison = compare_runs(*runs)
+    write_comparison_folder(comparison, folder / COMPARE)
+    result = CiResult(commits, runs, comparison, evaluate(runs[1], limits, runs[0]), folder)
+    write_text(folder / "gate.txt", gate_text(result.gate))
+    write_text(folder / "gate.json", gate_json(result.gate))
+    write_text(folder / CI_FILE, ci_json(result))
+    return result
+
+
+def _side_config(plan: CiPlan, tree: Path, store: str, workload: dict[str, Any] | None
+                 ) -> tuple[RunConfig, dict[str, Any]]:
+    """One side's run config from its own checkout; `workload` (the head's) fixes the shape."""
+    values, given = {**plan.values, "store_cwd": tree}, set(plan.given)
+    if workload is not None:
+        values.update(workload)
+        given |= set(workload)
+    project = load_project(_config_path(plan, tree), cwd=tree)
+    merged = named_or_spec(project, values, given, store)
+    return run_config(**merged), {k: merged[k] for k in WORKLOAD_KEYS if k in merged}
+
+
+def _config_path(plan: CiPlan, tree: Path) -> Path | None:
+    return None if plan.config is None else tree / plan.config
+
+
+def _limits(plan: CiPlan, head: Path) -> GateLimits:
+    """The head's `[gate]` table under the command line's limits: the pull request may tune
+    its own gate, and the diff shows it."""
+    gate = load_project(_config_path(plan, head), cwd=head).table.gate
+    table = {} if gate is None else gate.model_dump(exclude_none=True)
+    return gate_limits(table, **plan.gate)
+
+
+def ci_json(result: CiResult) -> str:
+    commits = result.commits
+    return json.dumps({
+        "base_ref": commits.base_ref, "head_ref": commits.head_ref,
+        "merge_base": commits.base, "head": commits.head,
+        "outcome": result.gate.outcome, "exit_code": result.exit_code,
+        "folders": {"ab": AB, "compare": COMPARE},
+        "repeats": {side: len(run.measured) for side, run in zip(SIDES, result.runs,
+                                                                  strict=True)},
+    }, indent=2) + "\n"
