@@ -31,7 +31,7 @@ from session_store_harness.settings.gate_config import gate_limits
 from session_store_harness.settings.project_config import load_project
 from session_store_harness.settings.run_values import WORKLOAD_KEYS, named_or_spec
 from session_store_harness.writers.comparison_files import write_comparison_folder
-from session_store_harness.writers.folder import create_folder, write_text
+from session_store_harness.writers.folder import optional_result_folder, write_text
 from session_store_harness.writers.gate_output import gate_json, gate_text
 
 SIDES = {"before": "base", "after": "head"}  # ab's side -> the commit it measures
@@ -77,7 +77,22 @@ def run_ci(plan: CiPlan, argv: tuple[str, ...] = ()) -> CiResult:
     """Measure, compare and gate; every file lands in `plan.output` (a new folder)."""
     repo = repository_root(plan.repo)
     commits = resolve_commits(repo, plan.base_ref, plan.head_ref)
-    folder = create_folder(plan.output)
+    with optional_result_folder(plan.output) as folder:
+        assert folder is not None
+        runs, limits = _measured(plan, repo, commits, folder, argv)
+        comparison = compare_runs(*runs)
+        write_comparison_folder(comparison, folder / COMPARE)
+        result = CiResult(commits, runs, comparison, evaluate(runs[1], limits, runs[0]),
+                          folder)
+        write_text(folder / "gate.txt", gate_text(result.gate))
+        write_text(folder / "gate.json", gate_json(result.gate))
+        write_text(folder / CI_FILE, ci_json(result))
+    return result
+
+
+def _measured(plan: CiPlan, repo: Path, commits: Commits, folder: Path,
+              argv: tuple[str, ...]) -> tuple[tuple[Run, Run], GateLimits]:
+    """Both sides measured interleaved, each from its own commit's checkout."""
     with checkouts(repo, {"base": commits.base, "head": commits.head}) as trees:
         if plan.prepare:
             for side, tree in trees.items():
@@ -88,14 +103,7 @@ def run_ci(plan: CiPlan, argv: tuple[str, ...] = ()) -> CiResult:
         ab_plan = AbPlan(before=before, after=after, order=plan.order,
                          layout_seed=plan.layout_seed, max_repeat=plan.max_repeat,
                          limits=limits if plan.max_repeat is not None else None)
-        runs = measure_ab(ab_plan, folder / AB, argv)
-    comparison = compare_runs(*runs)
-    write_comparison_folder(comparison, folder / COMPARE)
-    result = CiResult(commits, runs, comparison, evaluate(runs[1], limits, runs[0]), folder)
-    write_text(folder / "gate.txt", gate_text(result.gate))
-    write_text(folder / "gate.json", gate_json(result.gate))
-    write_text(folder / CI_FILE, ci_json(result))
-    return result
+        return measure_ab(ab_plan, folder / AB, argv), limits
 
 
 def _side_config(plan: CiPlan, tree: Path, store: str, workload: dict[str, Any] | None

@@ -79,7 +79,7 @@ def ci(store_name: str, base_store: str | None, base_ref: str | None, head_ref: 
     from session_store_harness.ci.github import marker, pull_request_from_env
     from session_store_harness.ci.pull_request import CiPlan, run_ci
     from session_store_harness.measuring.measure import resolve_layout_seed
-    from session_store_harness.writers.ci_comment import comment_markdown
+    from session_store_harness.writers.ci_comment import comment_markdown, error_markdown
 
     pull = pull_request_from_env()
     base_ref = base_ref or (pull.base_sha if pull else None)
@@ -95,9 +95,13 @@ def ci(store_name: str, base_store: str | None, base_ref: str | None, head_ref: 
         gate={"max_regression": max_regression, "max_peak_rss_mb": max_peak_rss_mb,
               "max_growth_mb_per_cycle": max_growth_mb_per_cycle, "metrics": metrics,
               "allow_different": allow_different or None})
-    result = run_ci(plan, tuple(sys.argv))
     hidden = marker(comment_key)
     run_url = pull.run_url if pull else None
+    try:
+        result = run_ci(plan, tuple(sys.argv))
+    except HarnessError as exc:
+        _no_verdict(error_markdown(hidden, str(exc), run_url), hidden, pull, comment)
+        raise
     body = comment_markdown(result, hidden, run_url)
     posted = _post(body, hidden, pull) if comment == "auto" else None
     if posted is not None and posted.status not in ("created", "updated"):
@@ -107,6 +111,15 @@ def ci(store_name: str, base_store: str | None, base_ref: str | None, head_ref: 
         click.echo(_console(result, posted))
     _github(body, result)
     sys.exit(result.exit_code)
+
+
+def _no_verdict(body: str, hidden: str, pull: Any, comment: str) -> None:
+    """Runs that failed or could not be compared still reach the pull request: the old verdict
+    would otherwise stand beside a head it no longer describes."""
+    posted = _post(body, hidden, pull) if comment == "auto" else None
+    if posted is not None and posted.status not in ("created", "updated", "skipped"):
+        click.echo(f"[ci] comment: {posted.status}: {posted.message}", err=True)
+    _summary(body)
 
 
 def _post(body: str, hidden: str, pull: Any) -> Any:
@@ -136,10 +149,7 @@ def _console(result: Any, posted: Any) -> str:
     return "\n".join(lines)
 
 
-def _github(body: str, result: Any) -> None:
-    """In GitHub Actions: the comment's text as the step summary, and annotations."""
-    from session_store_harness.writers.gate_output import github_annotations
-
+def _summary(body: str) -> None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
@@ -149,6 +159,13 @@ def _github(body: str, result: Any) -> None:
     except OSError as exc:
         click.echo(f"harness: warning: cannot write the GitHub step summary {path} "
                    f"({exc.strerror or exc})", err=True)
+
+
+def _github(body: str, result: Any) -> None:
+    """In GitHub Actions: the comment's text as the step summary, and annotations."""
+    from session_store_harness.writers.gate_output import github_annotations
+
+    _summary(body)
     annotations = github_annotations(result.gate)
     if annotations:
         click.echo(annotations)

@@ -34,3 +34,12 @@ def _demoted(report: str) -> str:
     """The report's headings one level down, under the comment's own."""
     return "\n".join("#" + line if line.startswith("#") else line
                      for line in report.splitlines())
+
+
+def error_markdown(hidden_marker: str, message: str, run_url: str | None = None) -> str:
+    """The comment when there is no verdict: the runs failed or could not be compared. It
+    replaces an earlier verdict, which no longer describes the head."""
+    link = (f"\n\nWhat was measured before the error is in [this workflow run's artifact]"
+            f"({run_url})." if run_url else "")
+    return (f"{hidden_marker}\n## Memory gate: ⚠️ no verdict\n\n"
+            f"The memory check could not judge this head: {message}{link}\n")

@@ -54,6 +54,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     feature = commit_config(root, 'store = "snapshot"\nreuse_loaded_store = true', "after")
     git(root, "checkout", "-q", "-b", "leak", "main")
     leak = commit_config(root, 'store = "ballast"\nenv = { HARNESS_BALLAST_MB = "4" }', "leak")
+    git(root, "checkout", "-q", "-b", "broken", "main")
+    commit_config(root, 'store = "missing.py:Store"', "a store file that is not there")
     git(root, "checkout", "-q", "feature")
     return {"path": root, "base": base, "feature": feature, "leak": leak}
 
@@ -196,6 +198,21 @@ def test_a_regression_fails_and_a_read_only_token_is_reported_not_fatal(
     assert "## Memory gate: ❌ fail" in summary
     assert "`pull-requests: write`" in summary and "fork" in summary
     assert "Traceback" not in result.stderr
+
+
+def test_a_head_that_cannot_be_measured_gets_a_no_verdict_comment(
+        repo: dict[str, Any], github: type[FakeGitHub], tmp_path: Path) -> None:
+    env = actions_env(tmp_path, github.url, repo["base"])  # type: ignore[attr-defined]
+    out = tmp_path / "out"
+    result = run_cli("ci", "--store", "app", "--head", "broken", "--repo", str(repo["path"]),
+                     "-o", str(out), env=env)
+    assert_one_line_error(result, 2, "missing.py")
+    assert not out.exists()  # nothing was measured: no empty result folder
+    # the pull request hears of it: an earlier verdict must not stand for this head
+    assert github.comments[-1]["body"].startswith(marker("memory") + "\n## Memory gate: ⚠️ "
+                                                  "no verdict")
+    assert "missing.py" in (tmp_path / "summary.md").read_text()
+    assert git(repo["path"], "worktree", "list").count("\n") == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
