@@ -62,8 +62,8 @@ def _comparable(judgement: HistoryJudgement) -> str:
     env = newest.environment
     lines = [f"Judged together: the {len(judgement.comparable)} commits with the newest's "
              f"workload (`{newest.workload_fingerprint}`) and environment "
-             f"(`{newest.environment_fingerprint}`: {env.get('python')}, "
-             f"{env.get('runtime')}, {env.get('system')} {env.get('machine')}, "
+             f"(`{newest.environment_fingerprint}`: {_runtime(env)}{env.get('system')} "
+             f"{env.get('machine')}, "
              f"{env.get('cpu_count')} CPUs, {env.get('memory_gib')} GiB)."]
     if judgement.excluded:
         shown = judgement.excluded[-MAX_LISTED:]
@@ -76,11 +76,17 @@ def _comparable(judgement: HistoryJudgement) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _runtime(env: dict[str, object]) -> str:
+    """The interpreter, and the worker's runtime when it is another (Node)."""
+    python, runtime = str(env.get("python")), str(env.get("runtime"))
+    return f"{python}, " + ("" if runtime.lower() == python.lower() else f"{runtime}, ")
+
+
 def _metric_section(series: MetricSeries) -> str:
     lines = [f"## {series.label} ({series.unit})\n", _verdict(series)]
     if series.values:
         lines.append(_chart(series))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def _verdict(series: MetricSeries) -> str:
@@ -89,7 +95,7 @@ def _verdict(series: MetricSeries) -> str:
         return (f"Too little history to detect steps: {detection.points} comparable commits "
                 f"with this figure, {MIN_POINTS} needed.\n")
     settings = (f"{detection.points} commits, sigma {format_cell(detection.sigma, 2)} "
-                f"{series.unit}, penalty {format_cell(detection.penalty, 2)}")
+                f"{series.unit}, penalty {format_cell(detection.penalty, 2)} {series.unit}²")
     if not detection.steps:
         return f"No step ({settings}).\n"
     steps = detection.steps[-MAX_LISTED:]
@@ -101,7 +107,8 @@ def _verdict(series: MetricSeries) -> str:
     table = markdown_table(["first commit of the step", f"before ({series.unit})",
                             f"after ({series.unit})", f"step ({series.unit})", "step (%)"],
                            rows)
-    return f"{len(detection.steps)} step(s){cut} ({settings}):\n\n{table}\n"
+    count = len(detection.steps)
+    return f"{count} step{'s' if count > 1 else ''}{cut} ({settings}):\n\n{table}\n"
 
 
 def _chart(series: MetricSeries) -> str:

@@ -44,8 +44,9 @@ def draw_history(judgement: HistoryJudgement) -> Figure:
         _panel(axes, series, place, judgement)
     _commit_axis(axes_list[-1], judgement)
     axes_list[0].legend(loc="best", fontsize="small")
-    figure.suptitle(f"{len(judgement.records)} commits, newest {judgement.newest.short}; "
-                    f"grey: not comparable with the newest, left out of the fit")
+    grey = ("; grey: not comparable with the newest, left out of the fit"
+            if judgement.excluded else "")
+    figure.suptitle(f"{len(judgement.records)} commits, newest {judgement.newest.short}{grey}")
     return figure
 
 
@@ -60,14 +61,16 @@ def _panel(axes: Axes, series: MetricSeries, place: dict[str, int],
         axes.plot(*zip(*excluded, strict=True), linestyle="none", marker="x", color=EXCLUDED,
                   label="not comparable")
     if series.detection.enough:
-        axes.step(xs, levels(series.values, series.detection), where="post", color=LEVEL,
+        # "mid": the level changes halfway between two commits, where the step's line is
+        axes.step(xs, levels(series.values, series.detection), where="mid", color=LEVEL,
                   linewidth=1.5, label="level between steps")
     for step in series.detection.steps:
         x = xs[step.index]
         axes.axvline(x - 0.5, color=STEP, linestyle="--", linewidth=1)
-        axes.annotate(describe_step(step, series.unit), (x - 0.5, 1), xycoords=("data",
-                      "axes fraction"), xytext=(3, -3), textcoords="offset points",
-                      va="top", fontsize="small", color=STEP)
+        axes.annotate(f"{series.records[step.index].short}: {describe_step(step, series.unit)}",
+                      (x - 0.5, 0.5), xycoords=("data", "axes fraction"), xytext=(4, 0),
+                      textcoords="offset points", va="center", fontsize="small", color=STEP,
+                      bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
     axes.set_ylabel(f"{series.unit}")
     axes.set_title(series.label, fontsize="medium", loc="left")
     axes.grid(True, alpha=0.3)
