@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from session_store_harness.judging.change_points import (
     MIN_POINTS,
-    MIN_SEGMENT,
     PENALTY_FACTOR,
     HistoryJudgement,
     MetricSeries,
@@ -53,8 +52,8 @@ def _heading(judgement: HistoryJudgement, source: str) -> str:
             f"`{newest.store.get('written')}`.\n\nSteps are found by ruptures (Pelt search, "
             f"least-squares cost) with the penalty {PENALTY_FACTOR} ln(n) sigma^2, sigma the "
             "series' own noise (median absolute deviation of successive differences, at "
-            "least the metric's floor and 1% of its level); a step holds for at least "
-            f"{MIN_SEGMENT} commits. Each figure is a commit's median over its repeats.\n")
+            "least the metric's floor and 1% of its level). Each figure is a commit's median "
+            "over its repeats.\n")
 
 
 def _comparable(judgement: HistoryJudgement) -> str:
