@@ -49,7 +49,8 @@ def add(run: Path, commit: str, folder: Path, branch: str | None, commit_time: s
     when = commit_time or git_commit_time(sha, Path.cwd())
     record = record_from_run(load_run(run_folder), sha, source, when, branch)
     count = add_record(folder, record, replace=replace)
-    click.echo(f"history: {record.short} added to {folder / HISTORY} ({count} commits)")
+    click.echo(f"history: {record.short} added to {folder / HISTORY} ({count} commit"
+               f"{'' if count == 1 else 's'})")
 
 
 @history.command()

@@ -116,7 +116,7 @@ def record_from_run(run: Run, commit: str, source: str, commit_time: str | None 
             metrics[name] = MetricPoint(figure.median, len(present))
     workload, environment = workload_of(run), environment_of(run)
     return HistoryRecord(
-        commit=check_commit(commit), commit_time=commit_time, branch=branch,
+        commit=check_commit(commit), commit_time=check_time(commit_time), branch=branch,
         added_at=added_at or datetime.now(UTC).isoformat(timespec="seconds"), source=source,
         run_name=run.name, run_started_at=run.started_at,
         harness_version=run.environment.get("harness_version"), store=run.config.spec.as_dict(),
@@ -130,6 +130,18 @@ def check_commit(commit: str) -> str:
     if not COMMIT_PATTERN.fullmatch(sha):
         raise HarnessError(f"--commit takes a commit SHA (7 to 64 hex digits), got {commit!r}")
     return sha
+
+
+def check_time(text: str | None) -> str | None:
+    """An ISO 8601 time as given (git's `%cI` is one), or a one-line error."""
+    if text is None:
+        return None
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise HarnessError(f"--commit-time takes an ISO 8601 time such as "
+                           f"2026-01-31T12:00:00+00:00, got {text!r}") from None
+    return text
 
 
 def workload_of(run: Run) -> dict[str, Any]:

@@ -91,8 +91,8 @@ def _metric_section(series: MetricSeries) -> str:
 def _verdict(series: MetricSeries) -> str:
     detection = series.detection
     if not detection.enough:
-        return (f"Too little history to detect steps: {detection.points} comparable commits "
-                f"with this figure, {MIN_POINTS} needed.\n")
+        return (f"Too little history to detect steps: {detection.points} of the {MIN_POINTS} "
+                "comparable commits with this figure needed.\n")
     settings = (f"{detection.points} commits, sigma {format_cell(detection.sigma, 2)} "
                 f"{series.unit}, penalty {format_cell(detection.penalty, 2)} {series.unit}²")
     if not detection.steps:

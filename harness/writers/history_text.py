@@ -17,8 +17,8 @@ def history_text(judgement: HistoryJudgement) -> str:
     for series in judgement.series:
         detection = series.detection
         if not detection.enough:
-            verdict = (f"too little history to detect steps ({detection.points} commits, "
-                       f"{MIN_POINTS} needed)")
+            verdict = (f"too little history to detect steps ({detection.points} of the "
+                       f"{MIN_POINTS} comparable commits needed)")
         elif not detection.steps:
             verdict = f"no step over {detection.points} commits"
         else:

@@ -116,7 +116,7 @@ def test_too_little_history_is_said(runs: list[Path], tmp_path: Path) -> None:
     into = tmp_path / "history"
     add(runs[0], SHAS[0], into)
     printed = invoke("history", "show", "--from", str(into), "-o", str(tmp_path / "show"))
-    assert "too little history to detect steps (1 commits, 5 needed)" in printed
+    assert "too little history to detect steps (1 of the 5 comparable commits needed)" in printed
     assert "Too little history to detect steps" in (tmp_path / "show" / "history.md").read_text()
 
 
