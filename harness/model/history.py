@@ -274,6 +274,8 @@ def _ensure_folder(folder: Path) -> None:
 
     if folder.is_dir():
         return
+    if folder.exists():
+        raise HarnessError(f"{folder}: not a folder; a history is a folder of its own")
     try:
         create_folder(folder)
     except HarnessError:

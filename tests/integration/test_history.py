@@ -149,6 +149,10 @@ def test_bad_input_is_one_line_and_a_corrupt_history_is_left_as_it_is(
     assert_one_line_error(not_run, 2, "not a run folder (no meta.json)")
     bad_sha = run_cli("history", "add", str(runs[0]), "--commit", "main", "--into", str(into))
     assert_one_line_error(bad_sha, 2, "--commit takes a commit SHA")
+    (tmp_path / "a-file").write_text("")
+    in_the_way = run_cli("history", "add", str(runs[0]), "--commit", SHAS[0], "--into",
+                         str(tmp_path / "a-file"))
+    assert_one_line_error(in_the_way, 2, "a-file: not a folder; a history is a folder")
     no_history = run_cli("history", "show", "--from", str(into), "-o", str(tmp_path / "s"))
     assert_one_line_error(no_history, 2, "no history folder here")
     assert not into.exists() and not (tmp_path / "s").exists()
