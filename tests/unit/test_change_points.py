@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +22,9 @@ from session_store_harness.judging.change_points import (
 from session_store_harness.model.history import (
     HistoryRecord,
     MetricPoint,
+    add_record,
     history_line,
+    load_history,
     record_from_json,
 )
 from session_store_harness.writers.history_csv import history_csv
@@ -165,3 +169,23 @@ def test_the_csv_twin_has_a_row_per_record_and_empty_cells_for_missing_figures()
     assert len(lines) == 3 and lines[0].startswith("commit,commit_time,branch")
     assert lines[2].split(",").count("") >= 4  # commit_time, no time, no heap figures
     assert history_csv([record(1, 30.0)]) == history_csv([replace(record(1, 30.0))])
+
+
+def test_adds_at_once_lose_no_record(tmp_path: Path) -> None:
+    # GIVEN two writers adding 15 commits each to one history at the same time
+    into = tmp_path / "history"
+    batches = [[record(i, 30.0) for i in range(first, first + 15)] for first in (0, 100)]
+
+    def add_all(batch: list[HistoryRecord]) -> None:
+        for one in batch:
+            add_record(into, one)
+
+    threads = [threading.Thread(target=add_all, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN the folder's lock kept every one, and the CSV twin matches them
+    records = load_history(into)
+    assert sorted(r.commit for r in records) == sorted(r.commit for b in batches for r in b)
+    assert (into / "history.csv").read_text() == history_csv(records)
