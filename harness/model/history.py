@@ -274,7 +274,7 @@ def _ensure_folder(folder: Path) -> None:
 
     if folder.is_dir():
         return
-    if folder.exists():
+    if folder.exists() and not folder.is_dir():  # asked again: a concurrent add may make it
         raise HarnessError(f"{folder}: not a folder; a history is a folder of its own")
     try:
         create_folder(folder)

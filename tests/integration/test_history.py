@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from session_store_harness.cli import cli
+from session_store_harness.errors import HarnessError
 from session_store_harness.generating.generator import GenerateSpec
 from session_store_harness.judging.change_points import judge_history
 from session_store_harness.measuring.measure import measure
@@ -58,6 +59,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         assert measure(config, folder).complete
         folders.append(folder)
     return folders
+
+
+def refused(*args: str) -> str:
+    """`harness history ARGS` in this process: it must stop on a `HarnessError` of exit code 2
+    (which `main` prints as one line, as the subprocess case below shows) and no other."""
+    result = CliRunner().invoke(cli, ["history", *args])
+    assert isinstance(result.exception, HarnessError), result.output
+    assert result.exception.exit_code == 2
+    message = str(result.exception)
+    assert "\n" not in message
+    return message
 
 
 def add(run: Path, commit: str, into: Path, *extra: str) -> str:
@@ -120,14 +132,14 @@ def test_too_little_history_is_said(runs: list[Path], tmp_path: Path) -> None:
     assert "Too little history to detect steps" in (tmp_path / "show" / "history.md").read_text()
 
 
-def test_a_commit_twice_is_refused_unless_replaced_in_its_place(runs: list[Path],
-                                                                  tmp_path: Path) -> None:
+def test_a_commit_twice_is_refused_unless_replaced_in_its_place(
+        runs: list[Path], tmp_path: Path) -> None:
     into = tmp_path / "history"
     for run, sha in zip(runs[:3], SHAS, strict=False):
         add(run, sha, into)
     before = (into / HISTORY).read_bytes()
-    twice = run_cli("history", "add", str(runs[4]), "--commit", SHAS[1], "--into", str(into))
-    assert_one_line_error(twice, 2, "already in the history", "--replace")
+    twice = refused("add", str(runs[4]), "--commit", SHAS[1], "--into", str(into))
+    assert "already in the history" in twice and "--replace" in twice
     assert (into / HISTORY).read_bytes() == before
     add(runs[4], SHAS[1], into, "--replace")
     records = load_history(into)
@@ -140,21 +152,20 @@ def test_a_commit_twice_is_refused_unless_replaced_in_its_place(runs: list[Path]
 def test_bad_input_is_one_line_and_a_corrupt_history_is_left_as_it_is(
         runs: list[Path], tmp_path: Path) -> None:
     into = tmp_path / "history"
-    missing = run_cli("history", "add", str(tmp_path / "nope"), "--commit", SHAS[0],
-                      "--into", str(into))
-    assert_one_line_error(missing, 2, "nope: not a folder")
     (tmp_path / "empty").mkdir()
-    not_run = run_cli("history", "add", str(tmp_path / "empty"), "--commit", SHAS[0],
-                      "--into", str(into))
-    assert_one_line_error(not_run, 2, "not a run folder (no meta.json)")
-    bad_sha = run_cli("history", "add", str(runs[0]), "--commit", "main", "--into", str(into))
-    assert_one_line_error(bad_sha, 2, "--commit takes a commit SHA")
     (tmp_path / "a-file").write_text("")
-    in_the_way = run_cli("history", "add", str(runs[0]), "--commit", SHAS[0], "--into",
-                         str(tmp_path / "a-file"))
-    assert_one_line_error(in_the_way, 2, "a-file: not a folder; a history is a folder")
-    no_history = run_cli("history", "show", "--from", str(into), "-o", str(tmp_path / "s"))
-    assert_one_line_error(no_history, 2, "no history folder here")
+    for args, said in (
+            (("add", str(tmp_path / "nope"), "--commit", SHAS[0]), "nope: not a folder"),
+            (("add", str(tmp_path / "empty"), "--commit", SHAS[0]),
+             "not a run folder (no meta.json)"),
+            (("add", str(runs[0]), "--commit", "main"), "--commit takes a commit SHA"),
+            (("add", str(runs[0]), "--commit", SHAS[0], "--commit-time", "yesterday"),
+             "--commit-time takes an ISO 8601 time")):
+        assert said in refused(*args, "--into", str(into))
+    assert "a-file: not a folder; a history is a folder" in refused(
+        "add", str(runs[0]), "--commit", SHAS[0], "--into", str(tmp_path / "a-file"))
+    assert "no history folder here" in refused("show", "--from", str(into), "-o",
+                                               str(tmp_path / "s"))
     assert not into.exists() and not (tmp_path / "s").exists()
     # GIVEN a history whose second line was cut by hand
     add(runs[0], SHAS[0], into)
@@ -163,17 +174,18 @@ def test_bad_input_is_one_line_and_a_corrupt_history_is_left_as_it_is(
     damaged = (lines[0] + lines[1][:40] + "\n").encode()
     (into / HISTORY).write_bytes(damaged)
     csv_before = (into / HISTORY_CSV).read_bytes()
-    for args in (("add", str(runs[2]), "--commit", SHAS[2], "--into", str(into)),
-                 ("show", "--from", str(into), "-o", str(tmp_path / "shown"))):
-        result = run_cli("history", *args)
-        # THEN both commands refuse it in one line naming the line, and change nothing
-        assert_one_line_error(result, 2, f"{into / HISTORY}: line 2 is not a history record")
-        assert (into / HISTORY).read_bytes() == damaged
-        assert (into / HISTORY_CSV).read_bytes() == csv_before
+    # WHEN it is added to (as a user would: a process of its own) and shown
+    added = run_cli("history", "add", str(runs[2]), "--commit", SHAS[2], "--into", str(into))
+    shown = refused("show", "--from", str(into), "-o", str(tmp_path / "shown"))
+    # THEN both refuse it in one line naming the line, and change nothing
+    assert_one_line_error(added, 2, f"{into / HISTORY}: line 2 is not a history record")
+    assert f"{into / HISTORY}: line 2 is not a history record" in shown
+    assert (into / HISTORY).read_bytes() == damaged
+    assert (into / HISTORY_CSV).read_bytes() == csv_before
     assert not (tmp_path / "shown").exists()
     # AND a CSV twin edited by hand is refused by add, left as it is
     (into / HISTORY).write_text(lines[0] + lines[1])
     (into / HISTORY_CSV).write_text("edited\n")
-    edited = run_cli("history", "add", str(runs[2]), "--commit", SHAS[2], "--into", str(into))
-    assert_one_line_error(edited, 2, "does not match history.jsonl")
+    assert "does not match history.jsonl" in refused(
+        "add", str(runs[2]), "--commit", SHAS[2], "--into", str(into))
     assert (into / HISTORY_CSV).read_text() == "edited\n"
