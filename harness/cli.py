@@ -18,6 +18,7 @@ from session_store_harness.commands.compare import compare
 from session_store_harness.commands.conform import conform
 from session_store_harness.commands.gate import gate
 from session_store_harness.commands.generate import generate
+from session_store_harness.commands.history import history
 from session_store_harness.commands.report import report
 from session_store_harness.commands.run import run
 from session_store_harness.commands.stress import stress
@@ -54,6 +55,7 @@ cli.add_command(ab)
 cli.add_command(conform)
 cli.add_command(check_worker)
 cli.add_command(ci)
+cli.add_command(history)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -172,3 +172,14 @@ def _read_first_line(path: str) -> str | None:
         return Path(path).read_text().strip().splitlines()[0]
     except (OSError, IndexError):
         return None
+
+
+def commit_time(commit: str, folder: Path) -> str | None:
+    """When `commit` was committed (ISO 8601, the committer's date), as the git repository
+    holding `folder` knows it; None outside git or for a commit it does not have."""
+    try:
+        text = _git(folder, _git_env(), "show", "-s", "--format=%cI", f"{commit}^{{commit}}",
+                    "--")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return text.strip() or None
