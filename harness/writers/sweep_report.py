@@ -85,14 +85,15 @@ def exponent_cell(fit: GrowthFit) -> str:
 
 
 def figures_table(sweep: Sweep, metrics: tuple[str, ...]) -> str:
+    """A row per cell, by size, then store in the matrix's order."""
     workload = _with_workload(sweep)
-    headers = ["size (KB)", "store file (MB)", "store", *(["workload"] if workload else []),
+    headers = ["store", *(["workload"] if workload else []), "size (KB)", "store file (MB)",
                *(f"{BY_NAME[m].label} ({BY_NAME[m].unit})" for m in metrics), "repeats"]
     cells = sorted(sweep.cells, key=lambda c: (c.size_kb, c.workload))
     return markdown_table(headers, [
-        (cell.size_kb, format_cell(cell.size_bytes / MB, 3), cell.series,
-         *([cell.workload] if workload else []), *_medians(cell, metrics),
-         len(cell.run.measured)) for cell in cells], align_right_from=0)
+        (cell.series, *([cell.workload] if workload else []), cell.size_kb,
+         format_cell(cell.size_bytes / MB, 3), *_medians(cell, metrics),
+         len(cell.run.measured)) for cell in cells], align_right_from=2 if workload else 1)
 
 
 def _medians(cell: SweepCell, metrics: tuple[str, ...]) -> list[str]:

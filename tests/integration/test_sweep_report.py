@@ -9,12 +9,15 @@ import stat
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from session_store_harness.cli import cli
+from session_store_harness.errors import HarnessError
 from session_store_harness.judging.growth import growth_exponent
 from session_store_harness.judging.metrics import summarize, values_of
 from session_store_harness.model.result_folder import load_run
 from session_store_harness.model.sweep_folder import load_sweep
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import run_cli
 
 # 6 cells of 2 repeats, 4 cycles each, on stores of 50 to 450 KB: about 5 s on 2 cores
 SWEEP = ("--sizes", "50,150,450", "--stores", "wholefile,snapshot", "--reuse", "no",
@@ -32,8 +35,10 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _report(folder: Path, out: Path, *extra: str) -> str:
-    result = run_cli("report", str(folder), "-o", str(out), *extra)
-    assert result.returncode == 0, result.stderr
+    # in this process (click's runner): the sweep and the refusals run as real subprocesses,
+    # the reports need not pay the start-up of pandas, scipy and matplotlib each time
+    result = CliRunner().invoke(cli, ["report", str(folder), "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output + repr(result.exception)
     return out.read_text()
 
 
@@ -73,7 +78,7 @@ def test_a_sweep_report_draws_each_metric_against_size_with_each_stores_exponent
     assert len(figures) == 6
     first = load_run(sweep / "wholefile-50kb")
     cells_of_row = [part.strip() for part in figures[0].split("|")[1:-1]]
-    assert cells_of_row[:3] == ["50", "0.049", "wholefile"]
+    assert cells_of_row[:3] == ["wholefile", "50", "0.049"]
     assert float(cells_of_row[4]) == pytest.approx(
         summarize(first).get("peak_rss_mb").median, abs=0.01)
     assert "k = 1.0 means the cost grows linearly" in text.replace("**", "")
@@ -82,13 +87,15 @@ def test_a_sweep_report_draws_each_metric_against_size_with_each_stores_exponent
 def test_a_merged_sweep_reports_the_same_and_existing_plots_need_force(
         sweep: Path, tmp_path: Path) -> None:
     merged = tmp_path / "merged"
-    assert run_cli("merge", str(sweep), "-o", str(merged)).returncode == 0
+    assert CliRunner().invoke(cli, ["merge", str(sweep), "-o", str(merged)]).exit_code == 0
     text = _report(merged, tmp_path / "report.md")
     assert "2 store line(s), sizes 50, 150, 450 KB" in text
     # a second report beside the first must not overwrite its plots silently
     (tmp_path / "report.md").unlink()
-    assert_one_line_error(run_cli("report", str(merged), "-o", str(tmp_path / "report.md")), 2,
-                          "sweep-cycle-time.png: already exists; pass --force")
+    refused = CliRunner().invoke(cli, ["report", str(merged), "-o", str(tmp_path / "report.md")])
+    assert isinstance(refused.exception, HarnessError) and refused.exception.exit_code == 2
+    assert str(refused.exception) == (f"{tmp_path / 'sweep-cycle-time.png'}: already exists; "
+                                      "pass --force to replace it")
     assert not (tmp_path / "report.md").exists()
     assert "Growth exponents" in _report(merged, tmp_path / "report.md", "--force")
 
