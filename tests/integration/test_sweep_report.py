@@ -143,3 +143,42 @@ def test_a_workload_dimension_gives_a_line_per_store_and_workload(
                          ["snapshot", "entry"]]
     assert "workload full, entry" in text
     assert len(_section(text, "Figures by size (median across repeats)")) == 8
+
+
+def test_the_analysis_notebook_runs_on_a_run_an_ab_a_compare_and_a_sweep(
+        sweep: Path, tmp_path: Path) -> None:
+    import nbformat
+
+    from session_store_harness.writers.notebook import analyse
+
+    # GIVEN a tiny interleaved A/B run (its sides are run folders) and a compare folder of it
+    ab = tmp_path / "ab"
+    result = run_cli("ab", "wholefile", "snapshot+reuse", "--profile", "pr", "--target-kb", "50",
+                     "--cycles", "3", "--sample-every", "1", "--repeat", "1", "-o", str(ab))
+    assert result.returncode == 0, result.stderr
+    compare = tmp_path / "compare"
+    assert CliRunner().invoke(cli, ["compare", str(ab / "before"), str(ab / "after"), "-o",
+                                    str(compare)]).exit_code == 0
+    # WHEN the notebook is executed top to bottom on all four kinds
+    out = tmp_path / "executed.ipynb"
+    analyse([ab / "before", ab, compare, sweep], out)
+    # THEN no cell failed, each folder was opened as its kind, and every plot was drawn:
+    # 1 for the run, 3 for each pair, 3 for the sweep
+    outputs = [o for cell in nbformat.read(out, as_version=4).cells
+               if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    listing = next(o.text for o in outputs if o.output_type == "stream")
+    assert [line.split()[0] for line in listing.splitlines()] == ["run", "ab", "compare", "sweep"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 1 + 3 + 3 + 3
+    markdown = "\n".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert markdown.count("| verdict |") == 2  # a deltas table per pair
+    assert "### sweep: growth exponents" in markdown and "| wholefile | 0." in markdown
+    table = outputs[-1]["data"]["text/html"]  # the exponents as a frame to dig into
+    assert table.count("cycle_ms_median") == 2 and "peak_rss_mb" in table
+
+
+def test_open_folder_says_what_a_folder_is_not(tmp_path: Path) -> None:
+    from session_store_harness.model.any_folder import open_folder
+
+    with pytest.raises(HarnessError, match="not a run, ab, compare or sweep folder"):
+        open_folder(tmp_path)
