@@ -103,9 +103,10 @@ def _medians(cell: SweepCell, metrics: tuple[str, ...]) -> list[str]:
 
 
 def cells_table(sweep: Sweep) -> str:
+    """Each cell's status and how it was measured (its run folder is the cell's name inside
+    the sweep folder), then the matrix's cells that have no figures, and why."""
     rows = [(cell.name, cell.run.status, peak_phrase(cell.run.peak_method),
-             str(cell.run.heap_measure), cell.run.runtime, str(cell.run.folder))
-            for cell in sweep.cells]
-    rows += [(name, f"no figures: {why}", "-", "-", "-", "-") for name, why in sweep.missing]
-    return markdown_table(("cell", "status", "peak RSS taken as", "heap measure", "runtime",
-                           "folder"), rows, align_right_from=6)
+             str(cell.run.heap_measure), cell.run.runtime) for cell in sweep.cells]
+    rows += [(name, f"no figures: {why}", "-", "-", "-") for name, why in sweep.missing]
+    return markdown_table(("cell", "status", "peak RSS taken as", "heap measure", "runtime"),
+                          rows, align_right_from=5)
