@@ -66,17 +66,11 @@ def _sweep_text(folder: Path, output: Path, force: bool) -> str:
     `force`, as the report itself)."""
     from session_store_harness.judging.growth import sweep_growth, sweep_metrics
     from session_store_harness.model.sweep_folder import load_sweep
-    from session_store_harness.writers.folder import write_bytes
-    from session_store_harness.writers.sweep_plots import plot_name, sweep_plots
+    from session_store_harness.writers.sweep_plots import write_sweep_plots
     from session_store_harness.writers.sweep_report import sweep_report_md
 
     sweep = load_sweep(folder)
     metrics = sweep_metrics(sweep)
-    paths = [output.parent / plot_name(metric) for metric in metrics]
-    taken = [str(path) for path in paths if path.exists()]
-    if taken and not force:
-        raise HarnessError(f"{taken[0]}: already exists; pass --force to replace it")
     growth = sweep_growth(sweep, metrics)
-    for name, data in sweep_plots(sweep, growth, metrics).items():
-        write_bytes(output.parent / name, data, force=force)
-    return sweep_report_md(sweep, growth, metrics, [path.name for path in paths])
+    plots = write_sweep_plots(sweep, growth, metrics, output.parent, force)
+    return sweep_report_md(sweep, growth, metrics, plots)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from session_store_harness.errors import HarnessError
-from session_store_harness.model.sweep_folder import read_sweep_file
 from session_store_harness.writers.folder import create_folder, write_text
 from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 
@@ -128,5 +127,8 @@ def _cell_sources(shards: list[Path], infos: list[dict[str, Any]]) -> dict[str, 
 
 
 def read_sweep(folder: Path) -> dict[str, Any]:
-    """`sweep.json`, checked as `model/sweep_folder.py` reads it (the one reader of the file)."""
+    """`sweep.json`, checked as `model/sweep_folder.py` reads it (the one reader of the file;
+    imported here, not at start-up: it loads the result folder's reader)."""
+    from session_store_harness.model.sweep_folder import read_sweep_file
+
     return read_sweep_file(folder)

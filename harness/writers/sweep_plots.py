@@ -9,13 +9,16 @@ repeat is a faint point, the line joins the medians. matplotlib is imported lazi
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from session_store_harness.errors import HarnessError
 from session_store_harness.judging.catalog import BY_NAME
 from session_store_harness.judging.growth import GrowthFit, SeriesGrowth
 from session_store_harness.judging.metrics import values_of
 from session_store_harness.model.run import MB
 from session_store_harness.model.sweep_folder import Sweep
+from session_store_harness.writers.folder import write_bytes
 from session_store_harness.writers.plots import png_bytes
 
 if TYPE_CHECKING:
@@ -37,6 +40,19 @@ def sweep_plots(sweep: Sweep, growth: tuple[SeriesGrowth, ...],
     """PNG bytes by file name, one plot per metric."""
     return {plot_name(metric): png_bytes(draw_growth(sweep, growth, metric))
             for metric in metrics}
+
+
+def write_sweep_plots(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metrics: tuple[str, ...],
+                      folder: Path, force: bool = False) -> list[str]:
+    """Write the plots into `folder` (beside a report) and return their names. A plot already
+    there is refused before any is drawn, unless `force`: never a silent overwrite."""
+    names = [plot_name(metric) for metric in metrics]
+    taken = [folder / name for name in names if (folder / name).exists()]
+    if taken and not force:
+        raise HarnessError(f"{taken[0]}: already exists; pass --force to replace it")
+    for name, data in sweep_plots(sweep, growth, metrics).items():
+        write_bytes(folder / name, data, force=force)
+    return names
 
 
 def draw_growth(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metric: str) -> Figure:
