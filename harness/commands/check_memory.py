@@ -66,11 +66,15 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
     cases = _cases(limit_mb, runs, name, config, keep_home, command)
     # every limit override is read, and refused, before the first command starts
     cases = [with_env_override(case) for case in cases]
-    results = []
-    for case in cases:
-        result = check_case(case, interval_ms, timeout_s, _echo_run)
-        click.echo(verdict_line(result), err=_not_judged(result))
-        results.append(result)
+    results: list[CaseResult] = []
+    try:
+        for case in cases:
+            result = check_case(case, interval_ms, timeout_s, _echo_run)
+            click.echo(verdict_line(result), err=_not_judged(result))
+            results.append(result)
+    except HarnessError as exc:  # a command not found, a timeout: the job page says so too
+        _github(results, stopped=str(exc))
+        raise
     _github(results)
     failed = [result.case.name for result in results if not result.passed]
     if failed:
@@ -78,8 +82,9 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
         sys.exit(EXIT_FAILED)
 
 
-def _github(results: list[CaseResult]) -> None:
-    """The step summary where GITHUB_STEP_SUMMARY is set; `::error::` lines in GitHub Actions."""
+def _github(results: list[CaseResult], stopped: str | None = None) -> None:
+    """The step summary where GITHUB_STEP_SUMMARY is set; `::error::` lines in GitHub Actions.
+    `stopped`: the error that ended the check before every case ran."""
     from session_store_harness.writers.github import (
         append_step_summary,
         in_github_actions,
@@ -88,10 +93,10 @@ def _github(results: list[CaseResult]) -> None:
     from session_store_harness.writers.memory_text import memory_annotations, memory_markdown
 
     path = summary_path()
-    warning = append_step_summary(path, memory_markdown(results)) if path else None
+    warning = append_step_summary(path, memory_markdown(results, stopped)) if path else None
     if warning:
         click.echo(warning, err=True)
-    annotations = memory_annotations(results) if in_github_actions() else ""
+    annotations = memory_annotations(results, stopped) if in_github_actions() else ""
     if annotations:
         click.echo(annotations)
 

@@ -56,10 +56,11 @@ def verdict_line(result: CaseResult) -> str:
 ICONS = {True: "✅", False: "❌"}
 
 
-def memory_markdown(results: Sequence[CaseResult]) -> str:
+def memory_markdown(results: Sequence[CaseResult], stopped: str | None = None) -> str:
     """A table of every case: its peak, limit and outcome, and how the peak was measured; under
-    it, why the cgroup's counter was not used where it was not."""
-    passed = all(result.passed for result in results)
+    it, why the cgroup's counter was not used where it was not. `stopped`: the error that ended
+    the check before every case ran (the cases before it are still tabled)."""
+    passed = stopped is None and all(result.passed for result in results)
     table = markdown_table(("case", "outcome", "measured by", "peak RSS", "limit", "runs (MB)"), [
         (r.case.name, f"{ICONS[r.passed]} {_outcome(r)}", r.methods or "-", _case_peak(r),
          f"{r.case.limit_mb:g} MB", _runs(r)) for r in results], align_right_from=3)
@@ -68,8 +69,9 @@ def memory_markdown(results: Sequence[CaseResult]) -> str:
                     f"tree): {why}. The peak is the larger of the kernel's per-process peak of "
                     f"every reaped process (rusage) and the tree's sampled RSS.\n"
                     for why in reasons)
+    error = f"\n> ❌ Stopped: {stopped}\n" if stopped else ""
     return (f"### Memory check: {ICONS[passed]} {'pass' if passed else 'fail'}\n\n"
-            f"{table}\n{notes}")
+            f"{table}\n{error}{notes}")
 
 
 def _case_peak(result: CaseResult) -> str:
@@ -92,11 +94,12 @@ def _runs(result: CaseResult) -> str:
     return ", ".join(f"{run.peak_bytes / MB:.1f}" for run in result.runs if run.measured) or "-"
 
 
-def memory_annotations(results: Sequence[CaseResult]) -> str:
+def memory_annotations(results: Sequence[CaseResult], stopped: str | None = None) -> str:
     """`::error::` for every case that fails the job: over its limit, or a run that failed or
-    that nothing measured."""
-    return "\n".join(annotation("error", ANNOTATION_TITLE, _error(r))
-                     for r in results if not r.passed)
+    that nothing measured; and for the error that stopped the check, if one did."""
+    messages = [_error(r) for r in results if not r.passed]
+    messages += [f"stopped: {stopped}"] if stopped else []
+    return "\n".join(annotation("error", ANNOTATION_TITLE, message) for message in messages)
 
 
 def _error(result: CaseResult) -> str:

@@ -94,3 +94,18 @@ def test_an_unwritable_summary_is_a_warning_and_keeps_the_exit_code(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
         f"harness: warning: cannot write the GitHub step summary {tmp_path} (Is a directory)"]
+
+
+def test_a_command_not_found_stops_the_check_and_says_so_on_the_job_page(
+        tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    result = run_cli("check-memory", "--limit-mb", "10", "--", str(tmp_path / "no-such-program"),
+                     env=_env(summary, actions=True))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == \
+        f"harness: error: command not found: {tmp_path / 'no-such-program'}"
+    assert (f"::error title=memory check::stopped: command not found: "
+            f"{tmp_path / 'no-such-program'}") in result.stdout
+    text = summary.read_text()
+    assert text.startswith("### Memory check: ❌ fail")
+    assert f"> ❌ Stopped: command not found: {tmp_path / 'no-such-program'}" in text
