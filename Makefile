@@ -10,7 +10,7 @@ DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
 DEMO_ARGS := --cycles 50 --sample-every 10 --repeat 5
 BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: help setup demo notebook test stress bench lint clean
+.PHONY: help setup demo notebook analyse test stress bench lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -35,6 +35,11 @@ notebook: setup ## Execute notebooks/compare_runs.ipynb on the newest demo
 	@set -e; dir=$$(ls -d results/demo-* 2>/dev/null | tail -1); \
 	if [ -z "$$dir" ]; then echo "no demo yet: run make demo first"; exit 2; fi; \
 	$(BIN)/python -m session_store_harness.writers.notebook $$dir/ab/before $$dir/ab/after $$dir/compare_runs.ipynb
+
+analyse: setup ## Execute notebooks/analyse_results.ipynb on FOLDERS="run, ab, compare or sweep folders"
+	@set -e; if [ -z "$(FOLDERS)" ]; then echo 'give FOLDERS="DIR ..."'; exit 2; fi; \
+	out=$$(echo $(FOLDERS) | cut -d' ' -f1)-analysis.ipynb; \
+	$(BIN)/python -m session_store_harness.writers.notebook --analyse $$out $(FOLDERS)
 
 test: setup ## Lint, then run the test suite (slow stress tests excluded)
 	$(BIN)/ruff check .

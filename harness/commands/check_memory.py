@@ -52,6 +52,10 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
     method that gave the peak. What the command leaves running when it exits is killed. A run
     nothing measured never passes.
 
+    In GitHub Actions, a table of the cases is appended to $GITHUB_STEP_SUMMARY and each case
+    that fails is an `::error::` annotation; both say how the peak was measured, and why not
+    by cgroup memory.peak where it was not.
+
     With --config, every case is checked (keys, types, limit overrides) before any runs; a
     case's command may be a string, split like a shell line by shlex.split, never by a shell.
     Each case sets its own limit, runs, name and HOME, so --limit-mb, --runs, --name and
@@ -62,15 +66,39 @@ def check_memory(limit_mb: float | None, runs: int, name: str | None, config: Pa
     cases = _cases(limit_mb, runs, name, config, keep_home, command)
     # every limit override is read, and refused, before the first command starts
     cases = [with_env_override(case) for case in cases]
-    failed = []
-    for case in cases:
-        result = check_case(case, interval_ms, timeout_s, _echo_run)
-        click.echo(verdict_line(result), err=_not_judged(result))
-        if not result.passed:
-            failed.append(case.name)
+    results: list[CaseResult] = []
+    try:
+        for case in cases:
+            result = check_case(case, interval_ms, timeout_s, _echo_run)
+            click.echo(verdict_line(result), err=_not_judged(result))
+            results.append(result)
+    except HarnessError as exc:  # a command not found, a timeout: the job page says so too
+        _github(results, stopped=str(exc))
+        raise
+    _github(results)
+    failed = [result.case.name for result in results if not result.passed]
     if failed:
         click.echo(f"[memory] over the limit or failed: {', '.join(failed)}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _github(results: list[CaseResult], stopped: str | None = None) -> None:
+    """The step summary where GITHUB_STEP_SUMMARY is set; `::error::` lines in GitHub Actions.
+    `stopped`: the error that ended the check before every case ran."""
+    from session_store_harness.writers.github import (
+        append_step_summary,
+        in_github_actions,
+        summary_path,
+    )
+    from session_store_harness.writers.memory_text import memory_annotations, memory_markdown
+
+    path = summary_path()
+    warning = append_step_summary(path, memory_markdown(results, stopped)) if path else None
+    if warning:
+        click.echo(warning, err=True)
+    annotations = memory_annotations(results, stopped) if in_github_actions() else ""
+    if annotations:
+        click.echo(annotations)
 
 
 def _echo_run(result: CaseResult) -> None:

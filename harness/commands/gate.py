@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,25 +96,15 @@ def _echo_refusal(exc: HarnessError) -> None:
 def _github(result: GateResult, annotate: bool) -> None:
     """In GitHub Actions: the job summary, and (text mode only: in JSON mode stdout holds the
     JSON document alone) annotations on the workflow run."""
-    from session_store_harness.writers.gate_output import github_annotations
+    from session_store_harness.writers.gate_output import gate_markdown, github_annotations
+    from session_store_harness.writers.github import append_step_summary, summary_path
 
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not summary_path:
+    path = summary_path()
+    if path is None:
         return
-    _append_summary(summary_path, result)
+    warning = append_step_summary(path, gate_markdown(result))
+    if warning:
+        click.echo(warning, err=True)
     annotations = github_annotations(result) if annotate else ""
     if annotations:
         click.echo(annotations)
-
-
-def _append_summary(path: str, result: GateResult) -> None:
-    """A summary that cannot be written is a warning: the verdict, not the job page, decides
-    the exit code."""
-    from session_store_harness.writers.gate_output import gate_markdown
-
-    try:
-        with open(path, "a", encoding="utf-8") as summary:
-            summary.write(gate_markdown(result))
-    except OSError as exc:
-        click.echo(f"harness: warning: cannot write the GitHub step summary {path} "
-                   f"({exc.strerror or exc})", err=True)

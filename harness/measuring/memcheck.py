@@ -75,6 +75,8 @@ class CommandMeasurement:
     launcher_floor_bytes: int = 0  # what the command inherited: ru_maxrss never reads below it
     cgroup_peak_bytes: int | None = None  # the run's own cgroup's memory.peak, where one exists
     left_behind: int = 0  # processes still there when the command ended: counted, then killed
+    # why the cgroup's own peak counter did not measure this run (None: it did)
+    cgroup_unused: str | None = None
 
     def readings(self) -> dict[str, int]:
         """Each method's figure, in the order a tie is credited."""
@@ -116,7 +118,7 @@ def measure_command(argv: list[str], interval_ms: float = 10.0, timeout_s: float
     """Run `argv` (no shell) to completion and measure it; whatever it leaves running is killed,
     and so is everything on a timeout."""
     env = dict(os.environ) if env is None else env
-    cgroup = _make_cgroup()
+    cgroup, cgroup_unused = _make_cgroup()
     try:
         with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as report_file:
             started = time.monotonic()
@@ -128,6 +130,8 @@ def measure_command(argv: list[str], interval_ms: float = 10.0, timeout_s: float
             output.seek(0)
             tail = output.read()[-OUTPUT_TAIL_CHARS:].decode("utf-8", errors="replace")
         cgroup_peak = _cgroup_peak(cgroup) if cgroup and "cgroup_error" not in report else None
+        if cgroup is not None and cgroup_peak is None:
+            cgroup_unused = _cgroup_failure(report)
     finally:
         if cgroup is not None:
             _remove_cgroup(cgroup)
@@ -141,7 +145,17 @@ def measure_command(argv: list[str], interval_ms: float = 10.0, timeout_s: float
         ru_maxrss_bytes=int(report["maxrss_kb"]) * 1024,  # Linux reports kilobytes
         processes_seen=len(reaped | set(sampled.hwm_by_pid)), output_tail=tail,
         launcher_floor_bytes=int(report.get("floor_kb", 0)) * 1024, cgroup_peak_bytes=cgroup_peak,
-        left_behind=int(report.get("left_behind", 0)))
+        left_behind=int(report.get("left_behind", 0)), cgroup_unused=cgroup_unused or None)
+
+
+def _cgroup_failure(report: dict[str, str]) -> str:
+    """Why a cgroup made for the run has no figure: the launcher could not move the command
+    into it, or its memory.peak could not be read."""
+    if "cgroup_error" in report:
+        code = report["cgroup_error"]
+        detail = os.strerror(int(code)) if code.isdigit() else code
+        return f"the command could not be moved into its cgroup ({detail})"
+    return "the run's cgroup memory.peak could not be read"
 
 
 def _start_launcher(argv: list[str], env: dict[str, str], output, report_file,
@@ -266,25 +280,26 @@ def _exec_error(program: str, code: int) -> str:
 _CGROUP_NAMES = itertools.count()
 
 
-def _make_cgroup() -> Path | None:
-    """A fresh child of our own cgroup with `memory.peak`, or None: no cgroup v2 mount, memory
-    not delegated (its `cgroup.subtree_control` lacks it, and a cgroup with processes cannot
-    enable it: the "no internal process" rule, cgroup-v2.rst), not writable, or a kernel
-    before 5.19 (no memory.peak). We never change a controller setting ourselves."""
+def _make_cgroup() -> tuple[Path | None, str]:
+    """A fresh child of our own cgroup with `memory.peak`, or None and why not: no cgroup v2
+    mount, memory not delegated (its `cgroup.subtree_control` lacks it, and a cgroup with
+    processes cannot enable it: the "no internal process" rule, cgroup-v2.rst), not writable,
+    or a kernel before 5.19 (no memory.peak). We never change a controller setting ourselves."""
     base = _own_cgroup_v2()
     if base is None:
-        return None
+        return None, "this process is in no cgroup v2 hierarchy (cgroup v1, or none mounted)"
     try:
         if "memory" not in (base / "cgroup.subtree_control").read_text().split():
-            return None
+            return None, (f"our cgroup {base} does not delegate the memory controller to "
+                          f"child cgroups")
         path = base / f"harness-memcheck-{os.getpid()}-{next(_CGROUP_NAMES)}"
         path.mkdir()
-    except OSError:
-        return None
+    except OSError as exc:
+        return None, f"cannot create a child cgroup in {base} ({exc.strerror or exc})"
     if not (path / "memory.peak").exists():
         _remove_cgroup(path)
-        return None
-    return path
+        return None, "this kernel has no memory.peak (Linux 5.19 or later has)"
+    return path, ""
 
 
 def _own_cgroup_v2() -> Path | None:
@@ -364,6 +379,22 @@ class CaseResult:
     @property
     def peak_mb(self) -> float:
         return statistics.median(run.peak_bytes / MB for run in self.runs)
+
+    @property
+    def methods(self) -> str:
+        """The method that gave each run's peak, once each (" / " between them)."""
+        return " / ".join(dict.fromkeys(run.method for run in self.runs if run.measured))
+
+    @property
+    def cgroup_unused(self) -> str | None:
+        """Why the cgroup's own peak counter measured no run of the case, if it did not."""
+        return next((run.cgroup_unused for run in self.runs if run.cgroup_unused), None)
+
+    @property
+    def over_limit(self) -> bool:
+        """Measured, ran fine, and over the limit (not a run that failed)."""
+        return (self.failed_run is None and self.unmeasured_run is None
+                and self.peak_mb > self.case.limit_mb)
 
     @property
     def passed(self) -> bool:

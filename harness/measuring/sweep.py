@@ -7,7 +7,6 @@ copies their cells into one new folder.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import shutil
 from dataclasses import asdict, dataclass
@@ -128,13 +127,8 @@ def _cell_sources(shards: list[Path], infos: list[dict[str, Any]]) -> dict[str, 
 
 
 def read_sweep(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / SWEEP_FILE).read_text())
-    except FileNotFoundError:
-        raise HarnessError(f"{folder}: not a sweep folder (no {SWEEP_FILE})") from None
-    except (OSError, ValueError) as exc:
-        raise HarnessError(f"{folder / SWEEP_FILE}: unreadable ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("matrix"), list) \
-            or not isinstance(data.get("cells"), list):
-        raise HarnessError(f"{folder / SWEEP_FILE}: not a sweep file (matrix and cells lists)")
-    return data
+    """`sweep.json`, checked as `model/sweep_folder.py` reads it (the one reader of the file;
+    imported here, not at start-up: it loads the result folder's reader)."""
+    from session_store_harness.model.sweep_folder import read_sweep_file
+
+    return read_sweep_file(folder)

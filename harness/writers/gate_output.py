@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from session_store_harness.judging.gate import Check, GateResult
+from session_store_harness.writers.github import annotation
 from session_store_harness.writers.table import markdown_table
 
 # Decimals kept in JSON by unit: 0.001 MB is the CSVs' resolution (1 KiB); a growth slope
@@ -86,7 +87,7 @@ def gate_error_json(message: str, exit_code: int) -> str:
 def github_annotations(result: GateResult) -> str:
     """`::error::` for failed checks, `::warning::` for inconclusive ones."""
     kinds = {"fail": "error", "inconclusive": "warning"}
-    return "\n".join(f"::{kinds[c.outcome]} title=memory gate::{_escape(_one_line(c))}"
+    return "\n".join(annotation(kinds[c.outcome], "memory gate", _one_line(c))
                      for c in result.checks if c.outcome in kinds)
 
 
@@ -98,11 +99,6 @@ def _one_line(check: Check) -> str:
             f": {check.detail}" if check.detail else "")
     return (f"{check.name}: {_figure(check.value, check.unit)} over the limit "
             f"{_figure(check.limit, check.unit)}" + (f" ({check.detail})" if check.detail else ""))
-
-
-def _escape(message: str) -> str:
-    # GitHub reads %, CR and LF in a workflow command's message as escapes and line ends
-    return message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _figure(value: float | None, unit: str) -> str:

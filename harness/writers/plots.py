@@ -34,7 +34,7 @@ REPEAT_STYLES = ("-", "--", ":", "-.")
 
 def comparison_plots(comparison: Comparison) -> dict[str, bytes]:
     """PNG bytes by file name."""
-    return {name: _png(draw(name, comparison)) for name in PLOTS}
+    return {name: png_bytes(draw(name, comparison)) for name in PLOTS}
 
 
 def draw(name: str, comparison: Comparison) -> Figure:
@@ -50,7 +50,8 @@ def draw(name: str, comparison: Comparison) -> Figure:
     return figure
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
+    """The figure rendered to PNG with Agg (no display needed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)  # Agg for this figure only: no display in CI

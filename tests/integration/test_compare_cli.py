@@ -133,7 +133,7 @@ def test_report_on_a_compare_folder_moved_with_its_runs(two_runs: tuple[Path, Pa
 def test_report_on_a_folder_that_is_neither_a_run_nor_a_comparison(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a result")
     assert_one_line_error(run_cli("report", str(tmp_path), "-o", str(tmp_path / "r.md")), 2,
-                          f"{tmp_path}: not a run folder or a compare folder")
+                          f"{tmp_path}: not a run, compare or sweep folder")
     assert not (tmp_path / "r.md").exists()
 
 

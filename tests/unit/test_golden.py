@@ -18,11 +18,15 @@ import pytest
 
 from session_store_harness.judging.compare import compare_runs
 from session_store_harness.judging.gate import GateLimits, evaluate
+from session_store_harness.judging.growth import sweep_growth, sweep_metrics
 from session_store_harness.model.result_folder import load_run
 from session_store_harness.model.run import Run
+from session_store_harness.model.sweep_folder import load_sweep
 from session_store_harness.writers.gate_output import gate_json, gate_text
 from session_store_harness.writers.plots import PLOTS
 from session_store_harness.writers.report import comparison_report, run_report_md
+from session_store_harness.writers.sweep_plots import plot_name
+from session_store_harness.writers.sweep_report import sweep_report_md
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -72,3 +76,20 @@ def test_golden_folders_stay_small_real_runs(name: str) -> None:
     assert sum(path.stat().st_size for path in folder.iterdir()) < MAX_FOLDER_BYTES
     run = load_run(folder)
     assert run.complete and len(run.measured) == 4
+
+
+def test_sweep_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOLDEN)  # the title names the folder as given: `sweep`
+    sweep = load_sweep(Path("sweep"))
+    metrics = sweep_metrics(sweep)
+    expect("sweep-report.md", sweep_report_md(sweep, sweep_growth(sweep, metrics), metrics,
+                                              [plot_name(metric) for metric in metrics]))
+
+
+def test_golden_sweep_stays_a_small_real_sweep() -> None:
+    sweep = load_sweep(GOLDEN / "sweep")
+    assert [cell.name for cell in sweep.cells] == ["wholefile-30kb", "snapshot-30kb",
+                                                   "wholefile-90kb", "snapshot-90kb"]
+    assert not sweep.missing and all(cell.run.complete for cell in sweep.cells)
+    assert sum(path.stat().st_size for path in (GOLDEN / "sweep").rglob("*")
+               if path.is_file()) < 4 * MAX_FOLDER_BYTES + 4_000

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.measuring.sweep import matrix, parse_shard, parse_sizes, shard
+from session_store_harness.model.sweep_folder import is_sweep_folder, load_sweep
 
 
 @given(sizes=st.lists(st.integers(1, 10**6), min_size=1, max_size=6),
@@ -41,3 +45,23 @@ def test_bad_shards_are_refused(text: str) -> None:
 def test_bad_sizes_are_refused(text: str) -> None:
     with pytest.raises(HarnessError):
         parse_sizes(text)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "sweep.json: unreadable"),
+    ('{"matrix": []}', "sweep.json: not a sweep file (matrix and cells lists)"),
+    ('{"matrix": [{"size_kb": 1}], "cells": []}', "sweep.json: a cell without a name"),
+    ('{"matrix": [{"name": "a-1kb"}], "cells": [{"name": "a-1kb"}]}',
+     ": sweep has no measured cell"),
+])
+def test_a_bad_sweep_folder_is_one_line_naming_the_file(tmp_path: Path, content: str,
+                                                         message: str) -> None:
+    (tmp_path / "sweep.json").write_text(content)
+    with pytest.raises(HarnessError, match=re.escape(message)):
+        load_sweep(tmp_path)
+
+
+def test_a_folder_without_sweep_json_is_not_a_sweep(tmp_path: Path) -> None:
+    assert not is_sweep_folder(tmp_path)
+    with pytest.raises(HarnessError, match="not a sweep folder"):
+        load_sweep(tmp_path)

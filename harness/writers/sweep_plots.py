@@ -1,0 +1,130 @@
+"""PNG plots of a sweep: each metric against the store's size, log-log, one line per store.
+
+On log-log axes a cost `c * size ** k` is a straight line of slope `k`, so lines can be compared
+by their slopes at a glance; each line's label carries its fitted exponent and interval. Each
+repeat is a faint point, the line joins the medians. matplotlib is imported lazily (in
+`plots.py`'s helpers and here), so commands that draw nothing start fast.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from session_store_harness.errors import HarnessError
+from session_store_harness.judging.catalog import BY_NAME
+from session_store_harness.judging.growth import GrowthFit, SeriesGrowth
+from session_store_harness.judging.metrics import values_of
+from session_store_harness.model.run import MB
+from session_store_harness.model.sweep_folder import Sweep
+from session_store_harness.writers.folder import write_bytes
+from session_store_harness.writers.plots import png_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# file name by metric; a metric not here is drawn as `sweep-<metric>.png`
+PLOT_NAMES = {"cycle_ms_median": "sweep-cycle-time.png", "peak_rss_mb": "sweep-peak-rss.png",
+              "heap_peak_mb": "sweep-heap.png", "heap_last_mb": "sweep-heap.png"}
+WORKLOAD_STYLES = ("-", "--", ":", "-.")  # full solid, entry dashed (in the sweep's order)
+
+
+def plot_name(metric: str) -> str:
+    return PLOT_NAMES.get(metric, f"sweep-{metric}.png")
+
+
+def sweep_plots(sweep: Sweep, growth: tuple[SeriesGrowth, ...],
+                metrics: tuple[str, ...]) -> dict[str, bytes]:
+    """PNG bytes by file name, one plot per metric."""
+    return {plot_name(metric): png_bytes(draw_growth(sweep, growth, metric))
+            for metric in metrics}
+
+
+def write_sweep_plots(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metrics: tuple[str, ...],
+                      folder: Path, force: bool = False) -> list[str]:
+    """Write the plots into `folder` (beside a report) and return their names. A plot already
+    there is refused before any is drawn, unless `force`: never a silent overwrite."""
+    names = [plot_name(metric) for metric in metrics]
+    taken = [folder / name for name in names if (folder / name).exists()]
+    if taken and not force:
+        raise HarnessError(f"{taken[0]}: already exists; pass --force to replace it")
+    for name, data in sweep_plots(sweep, growth, metrics).items():
+        write_bytes(folder / name, data, force=force)
+    return names
+
+
+def draw_growth(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metric: str) -> Figure:
+    """`metric` against store size for every line of the sweep, not yet rendered."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 5.5), dpi=100, layout="constrained")
+    axes = figure.subplots()
+    colours = _colours(tuple(dict.fromkeys(line.series for line in growth)))
+    styles = dict(zip(sweep.workloads, WORKLOAD_STYLES, strict=False))
+    for line in growth:
+        points, medians = _points(sweep, line, metric)
+        colour = colours[line.series]
+        if points:
+            axes.scatter([x for x, _ in points], [y for _, y in points], color=colour,
+                         alpha=0.3, s=14, linewidths=0)
+        if medians:
+            axes.plot([x for x, _ in medians], [y for _, y in medians], color=colour,
+                      linestyle=styles.get(line.workload, "-"), marker="o", linewidth=1.5,
+                      label=_label(line, metric, len(styles) > 1))
+    label = BY_NAME[metric]
+    _log_axes(axes)
+    axes.set_xlabel("store size (MB, log scale)")
+    axes.set_ylabel(f"{label.label} ({label.unit}, log scale)")
+    axes.set_title(f"{label.label} against store size (slope k: cost ~ size^k)")
+    axes.grid(True, which="both", alpha=0.3)
+    if axes.get_legend_handles_labels()[0]:  # an empty legend warns
+        figure.legend(loc="outside lower center", ncols=2, fontsize="small")
+    return figure
+
+
+def _log_axes(axes: Axes) -> None:
+    """Log scales labelled in plain figures (0.5, 20), not powers of ten: the sizes and costs
+    of a sweep span a decade or two, and readers look up values on them."""
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(plain)
+
+
+def _points(sweep: Sweep, line: SeriesGrowth,
+            metric: str) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """Every repeat's (size MB, value) and each size's median; values <= 0 cannot be drawn on
+    a log axis and are left out, as the fit leaves them out."""
+    points, medians = [], []
+    for cell in sorted(sweep.cells_of(line.series, line.workload), key=lambda c: c.size_bytes):
+        values = [v for v in values_of(cell.run, metric) if v > 0]
+        size_mb = cell.size_bytes / MB
+        points += [(size_mb, v) for v in values]
+        if values:
+            medians.append((size_mb, statistics.median(values)))
+    return points, medians
+
+
+def _label(line: SeriesGrowth, metric: str, with_workload: bool) -> str:
+    name = f"{line.series} ({line.workload})" if with_workload else line.series
+    return f"{name}: {exponent_text(line.fits[metric])}"
+
+
+def exponent_text(fit: GrowthFit) -> str:
+    """`k = 1.02 [0.95, 1.09]`, or why there is no exponent."""
+    if fit.exponent is None:
+        return "no fit"
+    interval = "" if fit.interval is None else \
+        f" [{fit.interval[0]:.2f}, {fit.interval[1]:.2f}]"
+    return f"k = {fit.exponent:.2f}{interval}"
+
+
+def _colours(series: tuple[str, ...]) -> dict[str, str]:
+    # tab10 in order; past ten lines the colours repeat (the labels still tell them apart)
+    return {name: f"C{index % 10}" for index, name in enumerate(series)}
