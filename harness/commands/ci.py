@@ -150,15 +150,12 @@ def _console(result: Any, posted: Any) -> str:
 
 
 def _summary(body: str) -> None:
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    try:
-        with open(path, "a", encoding="utf-8") as summary:
-            summary.write(body)
-    except OSError as exc:
-        click.echo(f"harness: warning: cannot write the GitHub step summary {path} "
-                   f"({exc.strerror or exc})", err=True)
+    from session_store_harness.writers.github import append_step_summary, summary_path
+
+    path = summary_path()
+    warning = append_step_summary(path, body) if path else None
+    if warning:
+        click.echo(warning, err=True)
 
 
 def _github(body: str, result: Any) -> None:
