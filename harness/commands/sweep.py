@@ -54,9 +54,10 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path, wo
     cells = matrix(parse_sizes(sizes), names, reuse, slugs, parse_workloads(workload))
     index, count = parse_shard(shard_text)
     mine = shard(cells, index, count)
+    # all checked before any runs
     configs = [run_config(store=cell.store, store_file=None, target_kb=cell.size_kb,
                           entries=None, reuse_loaded_store=cell.reuse, label=cell.name,
-                          workload=cell.workload, **values) for cell in mine]  # all checked before any runs
+                          workload=cell.workload, **values) for cell in mine]
     folder = new_folder(output)
     write_text(folder / SWEEP_FILE, sweep_json(f"{index}/{count}", [c.as_dict() for c in cells],
                                                [c.as_dict() for c in mine], sys.argv))
