@@ -110,3 +110,24 @@ def test_a_sweep_over_both_workloads_writes_each_cell_with_its_workload(tmp_path
     assert [(r["cell"], r["workload"], r["status"]) for r in rows] == [
         (name, workload, "complete") for name, workload in zip(
             names, ["full", "full", "entry"], strict=True)]
+
+
+def test_the_bench_entry_operations_call_the_stores_own_methods(
+        tmp_path: Path, pr_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from session_store_harness.measuring.bench_ops import entry_get, entry_paths, entry_update
+    from session_store_harness.stores import WholeFileStore
+    from session_store_harness.worker.store_loader import load_store_class
+
+    # GIVEN the user's store with its own methods, counting its calls
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("ENTRY_STORE_CALLS", str(calls))
+    store_class = load_store_class(f"{FIXTURES / 'entry_store.py'}:EntryStore")
+    first = next(iter(parse(read_bytes(pr_store), pr_store)))
+    # WHEN pyperf's timed functions run a few loops of each entry operation
+    assert entry_get(3, store_class, pr_store) > 0
+    assert entry_update(4, store_class, pr_store) > 0
+    # THEN each loop was one call of the store's own method, and the last update is on disk
+    assert sorted(calls.read_text().split()) == ["get"] * 3 + ["update_entry"] * 4
+    assert parse(read_bytes(pr_store), pr_store)[first]["label"] == "bench 3"
+    assert entry_paths(store_class, pr_store) == "get native, update_entry native"
+    assert entry_paths(WholeFileStore, pr_store) == "get fallback, update_entry fallback"
