@@ -63,8 +63,6 @@ def _worker(run: Run) -> str:
 
 
 ASPECTS: dict[str, tuple[str, Callable[[Run], object]]] = {
-    # a full cycle and an entry cycle do different work: their figures are not one change
-    "workload": ("the workload (--workload)", lambda run: run.config.workload),
     "store-file": ("the store file (SHA-256)", lambda run: run.store.sha256[:12]),
     "profile": ("the store profile", _workload),
     "runtime": ("the runtime", lambda run: run.runtime),
@@ -79,6 +77,8 @@ ASPECTS: dict[str, tuple[str, Callable[[Run], object]]] = {
     "touch-fields": ("the fields each cycle sets (--touch-fields)",
                      lambda run: ",".join(run.config.touch_fields)),
     "trim": ("trimming before samples (--trim)", lambda run: run.config.trim),
+    # a full cycle and an entry cycle do different work: their figures are not one change
+    "workload": ("the workload (--workload)", lambda run: run.config.workload),
 }
 
 
