@@ -162,17 +162,18 @@ NATIVE = "native"
 ENTRY_KEY = "conform:entry"
 
 
-def _entry_skip(subject: Subject, method: str) -> Verdict | None:
-    """SKIP when the store lacks its own `method`: the workers' fallback over load and update
-    is then what runs, and the rules on load and update already judge those."""
-    if subject.entry_api.get(method) == NATIVE:
+def _entry_skip(subject: Subject, *methods: str) -> Verdict | None:
+    """SKIP when the store has none of `methods` of its own: the workers' fallback over load
+    and update is then what runs, and the rules on load and update already judge those."""
+    if any(subject.entry_api.get(method) == NATIVE for method in methods):
         return None
-    return Verdict(SKIP, (f"the store has no {method} of its own; --workload entry uses the "
-                          "fallback over load and update, judged by the rules above",))
+    return Verdict(SKIP, (f"the store has no {' or '.join(methods)} of its own; --workload "
+                          "entry uses the fallback over load and update, judged by the rules "
+                          "above",))
 
 
 def entry_update_persists(subject: Subject) -> Verdict:
-    if (skip := _entry_skip(subject, "update_entry")) and _entry_skip(subject, "get"):
+    if skip := _entry_skip(subject, "get", "update_entry"):
         return skip
     path = subject.fresh_store("entry-update-persists")
     before = on_disk(path)
