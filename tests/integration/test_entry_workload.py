@@ -131,3 +131,22 @@ def test_the_bench_entry_operations_call_the_stores_own_methods(
     assert parse(read_bytes(pr_store), pr_store)[first]["label"] == "bench 3"
     assert entry_paths(store_class, pr_store) == "get native, update_entry native"
     assert entry_paths(WholeFileStore, pr_store) == "get fallback, update_entry fallback"
+
+
+def test_ab_measures_both_sides_in_the_entry_workload(tmp_path: Path) -> None:
+    # GIVEN two stores measured interleaved, each cycle one message's get and update
+    out = tmp_path / "ab"
+    result = run_cli("ab", "wholefile", "snapshot", "--workload", "entry", "--profile", "pr",
+                     "--target-kb", "20", "--cycles", "2", "--sample-every", "2", "--repeat",
+                     "1", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    # THEN both sides ran it, through the fallback, and are comparable with each other
+    before, after = load_run(out / "before"), load_run(out / "after")
+    assert (before.config.workload, after.config.workload) == ("entry", "entry")
+    assert before.entry_api == after.entry_api == FALLBACK
+    assert "workload" not in [m.key for m in comparable(before, after, ["store-file"]).mismatches]
+    # AND a side asking to reuse a loaded store it will never load is refused in one line
+    refused = run_cli("ab", "wholefile", "snapshot+reuse", "--workload", "entry", "--profile",
+                      "pr", "--target-kb", "20", "--repeat", "1", "-o", str(tmp_path / "ab2"))
+    assert_one_line_error(refused, 2, "--workload entry loads no whole store")
+    assert not (tmp_path / "ab2").exists()
