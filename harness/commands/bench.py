@@ -18,7 +18,7 @@ from session_store_harness.errors import EXIT_FAILED, HarnessError
 from session_store_harness.generating.generator import generate
 from session_store_harness.measuring.preflight import check_loadable
 from session_store_harness.measuring.processes import python_module
-from session_store_harness.model.config import generate_spec
+from session_store_harness.model.config import generate_spec, parse_workloads
 from session_store_harness.model.store_spec import StoreSpec, parse_store_spec
 from session_store_harness.writers.folder import write_bytes
 
@@ -31,9 +31,14 @@ PYPERF_OUTPUT = "bench.json"  # pyperf's own file, in the private scratch folder
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="pyperf JSON file to write (must not exist).")
 @click.option("--fast", is_flag=True, help="pyperf --fast: fewer processes and values.")
+@click.option("--workload", default="full,entry", show_default=True,
+              help="Which operations to time: full (cold-load, warm-load, update, "
+              "update-with-base), entry (get, update-entry: the store's own get/update_entry, "
+              "or the fallback over load/update), or both, comma-separated.")
 def bench(profile: str, target_kb: int | None, entries: int | None, seed: int,
-          output: Path, fast: bool, **store: Any) -> None:
+          output: Path, fast: bool, workload: str, **store: Any) -> None:
     """Time single store operations with pyperf; read the file with `pyperf compare_to`."""
+    workloads = parse_workloads(workload)
     chosen = parse_store_spec(**store)
     if chosen.runtime != "python":
         raise HarnessError(f"bench times Python stores with pyperf; {chosen.describe()} is "
@@ -47,7 +52,7 @@ def bench(profile: str, target_kb: int | None, entries: int | None, seed: int,
         store_file = Path(scratch) / "sessions.json"
         generate(spec, store_file)
         timings = Path(scratch) / PYPERF_OUTPUT
-        _run_pyperf(chosen, store_file, timings, fast)
+        _run_pyperf(chosen, store_file, timings, fast, workloads)
         _refuse_existing(output)  # the benchmark takes minutes: check again before writing
         write_bytes(output, timings.read_bytes())
     click.echo(f"pyperf results: {output}")
@@ -63,11 +68,12 @@ def _refuse_existing(output: Path) -> None:
         raise HarnessError(f"{output.parent}: no such folder")
 
 
-def _run_pyperf(store: StoreSpec, store_file: Path, timings: Path, fast: bool) -> None:
+def _run_pyperf(store: StoreSpec, store_file: Path, timings: Path, fast: bool,
+                workloads: tuple[str, ...]) -> None:
     folders = [arg for folder in store.python_path for arg in ("--python-path", folder)]
     command = python_module("session_store_harness.measuring.bench_ops", "--store",
-                            store.target, *folders, "--store-file", str(store_file), "-o",
-                            str(timings), "--quiet")
+                            store.target, *folders, "--store-file", str(store_file),
+                            "--workload", ",".join(workloads), "-o", str(timings), "--quiet")
     if fast:
         command.append("--fast")
     if subprocess.run(command).returncode != 0:

@@ -13,7 +13,7 @@ from session_store_harness.model.config import DEFAULT_TARGET_KB
 from session_store_harness.model.store_spec import ENTRY_POINT_GROUP, RUNTIMES
 from session_store_harness.stores import STORES
 from session_store_harness.worker.heap import METERS
-from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS
+from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS, DEFAULT_WORKLOAD, WORKLOADS
 
 STORE_HELP = (f"Store under test: a built-in ({', '.join(sorted(STORES))}), a name "
               f"registered under the entry-point group {ENTRY_POINT_GROUP}, package.module:Class, "
@@ -102,6 +102,12 @@ def measurement_options(command: Callable) -> Callable:
                      help="Fields each cycle's update sets (default "
                      f"{','.join(DEFAULT_TOUCH_FIELDS)}): updatedAt gets the epoch ms, label "
                      "'cycle N', any other 'harness:N'."),
+        click.option("--workload", default=DEFAULT_WORKLOAD, show_default=True,
+                     metavar="|".join(WORKLOADS),
+                     help="What a cycle does: full loads the whole store, then updates one "
+                     "entry (the fix's stress loop); entry gets one session's entry, then "
+                     "updates it (get, update_entry), as a gateway does per message. sweep "
+                     "takes both, comma-separated."),
         click.option("--heap", type=click.Choice(sorted(METERS)), default="allocator",
                      show_default=True,
                      help="How heap_mb is measured (tracemalloc is 3-8x slower)."),

@@ -11,13 +11,14 @@ from session_store_harness.commands.options import measurement_options, worker_o
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.generating.profiles import PROFILES
 from session_store_harness.measuring.sweep import (
+    cell_runs,
     matrix,
     merge_shards,
     parse_shard,
     parse_sizes,
     shard,
 )
-from session_store_harness.model.config import run_config, store_options
+from session_store_harness.model.config import parse_workloads, run_config, store_options
 from session_store_harness.stores import STORES
 from session_store_harness.writers.folder import write_text
 from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
@@ -41,20 +42,22 @@ from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 @measurement_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="New folder; one sub-folder per cell.")
-def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path,
+def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path, workload: str,
           **values) -> None:
-    """Run every cell of sizes x stores x reuse, or one shard of them."""
+    """Run every cell of sizes x stores x workload x reuse, or one shard of them."""
     from session_store_harness.measuring.measure import measure, new_folder
+    from session_store_harness.writers.sweep_csv import sweep_csv
 
     names = [name.strip() for name in stores.split(",") if name.strip()]
     worker = {key: values[key] for key in ("runtime", "worker_cmd", "node_args", "python_path")}
     slugs = {name: store_options(name, **worker)["store_spec"].slug for name in names}
-    cells = matrix(parse_sizes(sizes), names, reuse, slugs)
+    cells = matrix(parse_sizes(sizes), names, reuse, slugs, parse_workloads(workload))
     index, count = parse_shard(shard_text)
     mine = shard(cells, index, count)
+    # all checked before any runs
     configs = [run_config(store=cell.store, store_file=None, target_kb=cell.size_kb,
                           entries=None, reuse_loaded_store=cell.reuse, label=cell.name,
-                          **values) for cell in mine]  # all checked before any runs
+                          workload=cell.workload, **values) for cell in mine]
     folder = new_folder(output)
     write_text(folder / SWEEP_FILE, sweep_json(f"{index}/{count}", [c.as_dict() for c in cells],
                                                [c.as_dict() for c in mine], sys.argv))
@@ -67,6 +70,9 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path,
                                f"so far kept in {folder})", EXIT_INTERRUPTED)
         if not result.complete:
             failed.append(cell.name)
+    # this shard's cells, one row each with its workload; `harness merge` writes the whole
+    write_text(folder / "sweep.csv", sweep_csv([c.as_dict() for c in mine],
+                                               cell_runs(folder, [c.name for c in mine])))
     click.echo(f"sweep: {len(mine) - len(failed)}/{len(mine)} cells complete in {folder}")
     if failed:
         raise HarnessError(f"cells failed: {', '.join(failed)}", EXIT_FAILED)

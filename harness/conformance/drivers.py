@@ -81,6 +81,13 @@ class Driver:
     def has_save(self) -> bool:
         return bool(self.hello.get("save"))
 
+    @property
+    def entry_api(self) -> dict[str, str]:
+        """How the driver serves `get` and `update_entry`: "native" (the store's own) or
+        "fallback" (over load and update); empty from a driver that does not say."""
+        api = self.hello.get("entry_api")
+        return {str(k): str(v) for k, v in api.items()} if isinstance(api, dict) else {}
+
     def ask(self, op: str, **fields: Any) -> dict[str, Any]:
         """Send one request; its answer, ok or not. A dead or hung driver is `StepFailed`."""
         try:

@@ -158,6 +158,70 @@ def update_persists(subject: Subject) -> Verdict:
                                    "by a new process",))
 
 
+NATIVE = "native"
+ENTRY_KEY = "conform:entry"
+
+
+def _entry_skip(subject: Subject, *methods: str) -> Verdict | None:
+    """SKIP when the store has none of `methods` of its own: the workers' fallback over load
+    and update is then what runs, and the rules on load and update already judge those."""
+    if any(subject.entry_api.get(method) == NATIVE for method in methods):
+        return None
+    return Verdict(SKIP, (f"the store has no {' or '.join(methods)} of its own; --workload "
+                          "entry uses the fallback over load and update, judged by the rules "
+                          "above",))
+
+
+def entry_update_persists(subject: Subject) -> Verdict:
+    if skip := _entry_skip(subject, "get", "update_entry"):
+        return skip
+    path = subject.fresh_store("entry-update-persists")
+    before = on_disk(path)
+    first = next(iter(before))
+    problems: list[str] = []
+    want = applied(before, {"set": {first: {"label": "changed by update_entry"},
+                                    ENTRY_KEY: PROBE}})
+    with subject.driver(path) as writer:
+        compare(problems, f"get({first!r})", before[first],
+                writer.do("get", key=first)["entry"])
+        if (absent := writer.do("get", key="conform:absent")["entry"]) is not None:
+            problems.append(f"get of a key not in the store returned {_short(absent)}, not None")
+        writer.do("update_entry", key=first, set={"label": "changed by update_entry"})
+        writer.do("update_entry", key=ENTRY_KEY, set=PROBE)
+        compare(problems, "the file right after update_entry returned", want, on_disk(path))
+    with subject.driver(path) as reader:
+        for key in (first, ENTRY_KEY):
+            compare(problems, f"get({key!r}) by a new store instance in a new process",
+                    want[key], reader.do("get", key=key)["entry"])
+        compare(problems, "load by a new process after update_entry", want,
+                reader.do("load", reply=True)["store"])
+    api = ", ".join(f"{name} {how}" for name, how in subject.entry_api.items())
+    return judged(problems, facts=(f"a changed and an added entry, seen on disk and by get in a "
+                                   f"new process ({api})",))
+
+
+def entry_no_lost_updates(subject: Subject) -> Verdict:
+    if skip := _entry_skip(subject, "update_entry"):
+        return skip
+    result = subject.entry_writes
+    problems: list[str] = []
+    if result.lost:
+        problems.append(f"{result.lost} of {result.completed_total} completed updates missing "
+                        f"from the file (the shared counter has {result.shared_count})")
+    for stopped, how in ((result.writer_failures, "failed"),
+                         (result.timeouts, "gave up waiting for the lock, updates not made")):
+        if stopped:
+            problems.append(f"{len(stopped)} of {result.writers} writers {how}: {stopped[0]}")
+    if result.invalid_reads:
+        problems.append(f"{result.invalid_reads} of {result.reads} reads while writers wrote "
+                        f"found no whole store ({result.first_invalid_read})")
+    warnings = ([f"left in the folder after every writer exited: "
+                 f"{', '.join(result.leftovers[:5])}"] if result.leftovers else [])
+    return judged(problems, warnings, facts=(
+        f"{result.writers} writers x {result.updates_each} update_entry pairs (own key, then "
+        f"the shared one): all {result.completed_total} in the file, every read a whole store",))
+
+
 def save_replaces(subject: Subject) -> Verdict:
     path = subject.fresh_store("save-replaces")
     problems: list[str] = []
@@ -387,6 +451,8 @@ RULES: tuple[Rule, ...] = (
          "it returns", load_roundtrip),
     Rule("update-persists", "an update is on disk when it returns, and a new process loads it",
          update_persists),
+    Rule("entry-update-persists", "get reads an entry; update_entry is on disk when it returns "
+         "(own get/update_entry)", entry_update_persists),
     Rule("save-replaces", "save(store) then load returns what was saved", save_replaces),
     Rule("unchanged-not-rewritten", "an update that changes nothing leaves the file untouched",
          unchanged_not_rewritten),
@@ -397,6 +463,8 @@ RULES: tuple[Rule, ...] = (
          "null, 2))", file_format),
     Rule("no-lost-updates", "concurrent writer processes lose no completed update",
          no_lost_updates),
+    Rule("entry-no-lost-updates", "concurrent writers lose no completed update_entry (own "
+         "get/update_entry)", entry_no_lost_updates),
     Rule("atomic-replace", "a reader never sees a half-written file", atomic_replace),
     Rule("crash-safe", "a writer killed mid-write leaves a whole store and does not block the "
          "next one", crash_safe),

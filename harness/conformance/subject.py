@@ -59,6 +59,19 @@ class Subject:
                 for i, mode in enumerate(MODES)}
 
     @functools.cached_property
+    def entry_writes(self) -> ConcurrencyResult:
+        """K writers x N updates through `update_entry`, on a fresh store of their own."""
+        return concurrency(self.target, self.fresh_store("entry-writers"), self.writers,
+                           self.updates, reuse=False, entry=True)
+
+    @functools.cached_property
+    def entry_api(self) -> dict[str, str]:
+        """Whether the store has its own `get` and `update_entry` ("native"), or the workers
+        fall back over load and update ("fallback"), as a driver finds it."""
+        with self.driver(self.fresh_store("entry-api")) as driver:
+            return driver.entry_api
+
+    @functools.cached_property
     def killed_writes(self) -> dict[str, CrashResult]:
         """Writers killed at seeded random points: half the trials in each mode."""
         half = self.crash_trials // 2

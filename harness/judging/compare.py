@@ -1,8 +1,9 @@
 """Before/after differences of two runs, whether the two runs can be compared at all, and the
 caveats beside them. Pure: runs in, a `Comparison` out.
 
-Two runs are comparable when they ran the same workload the same way: the same store bytes,
-profile, cycles, sampling, warm-up, keys and fields touched, trimming, heap measure, runtime (as
+Two runs are comparable when they ran the same workload the same way: the same cycle
+(`--workload`: a whole-store load + update, or one entry's get + update), store bytes, profile,
+cycles, sampling, warm-up, keys and fields touched, trimming, heap measure, runtime (as
 the worker reports it), worker (the harness's, or a --worker-cmd program) and machine. What
 differs between them is meant to be the code under test (store, reuse); anything else is a
 `Mismatch`, which the gate refuses to judge unless the user names it as intended
@@ -76,6 +77,8 @@ ASPECTS: dict[str, tuple[str, Callable[[Run], object]]] = {
     "touch-fields": ("the fields each cycle sets (--touch-fields)",
                      lambda run: ",".join(run.config.touch_fields)),
     "trim": ("trimming before samples (--trim)", lambda run: run.config.trim),
+    # a full cycle and an entry cycle do different work: their figures are not one change
+    "workload": ("the workload (--workload)", lambda run: run.config.workload),
 }
 
 

@@ -1,5 +1,10 @@
 """pyperf micro-benchmarks of single store operations, run as its own script process.
 
+Per workload (`--workload full,entry`): `full` times cold-load, warm-load, update and
+update-with-base; `entry` times get and update-entry, a gateway's per-message calls, through the
+store's own `get`/`update_entry` or the worker's fallback over load/update (which one is in the
+file's metadata, `entry_api`).
+
 pyperf's `Runner` parses `sys.argv` itself and clashes with click (pyperf issue 65), so
 `harness bench` starts this module in a child process (`python -P -m
 session_store_harness.measuring.bench_ops --store TARGET [--python-path DIR]... --store-file F -o
@@ -24,7 +29,8 @@ from pathlib import Path
 
 import pyperf
 
-from session_store_harness.worker.store_loader import load_store_class
+from session_store_harness.worker.protocol import DEFAULT_WORKLOAD, WORKLOADS
+from session_store_harness.worker.store_loader import entry_api, load_store_class
 
 
 def _scratch_copy(source: str) -> Path:
@@ -72,8 +78,49 @@ def update(loops: int, store_class: type, path: Path, reuse: bool) -> float:
     return time.perf_counter() - started
 
 
+def entry_get(loops: int, store_class: type, path: Path) -> float:
+    """One session's entry read per call, on one instance (`get`, native or the fallback)."""
+    store = store_class(path)
+    api = entry_api(store)
+    key = next(iter(store.load()))
+    started = time.perf_counter()
+    for _ in range(loops):
+        api.get(key)
+    return time.perf_counter() - started
+
+
+def entry_update(loops: int, store_class: type, path: Path) -> float:
+    """One entry changed per call (`update_entry`, native or the fallback)."""
+    store = store_class(path)
+    api = entry_api(store)
+    key = next(iter(store.load()))
+
+    def touch(entry: dict | None, i: int) -> dict:
+        entry = {} if entry is None else entry
+        entry["label"] = f"bench {i}"
+        return entry
+
+    started = time.perf_counter()
+    for i in range(loops):
+        api.update_entry(key, lambda entry, i=i: touch(entry, i))
+    return time.perf_counter() - started
+
+
+def entry_paths(store_class: type, path: Path) -> str:
+    """`get native, update_entry fallback`: how the entry benchmarks reach the store."""
+    return ", ".join(f"{name} {how}" for name, how in entry_api(store_class(path)).paths.items())
+
+
+def parse_workloads(text: str) -> tuple[str, ...]:
+    workloads = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not workloads or any(w not in WORKLOADS for w in workloads):
+        raise SystemExit(f"--workload takes {' and/or '.join(WORKLOADS)}, got {text!r}")
+    return workloads
+
+
 def add_cmdline_args(cmd: list[str], args) -> None:
-    cmd.extend(["--store", args.store, "--store-file", args.store_file])
+    cmd.extend(["--store", args.store, "--store-file", args.store_file,
+                "--workload", args.workload])
     for folder in args.python_path:
         cmd.extend(["--python-path", folder])
 
@@ -83,15 +130,22 @@ def main() -> None:
     runner.argparser.add_argument("--store", required=True)
     runner.argparser.add_argument("--store-file", required=True)
     runner.argparser.add_argument("--python-path", action="append", default=[])
+    runner.argparser.add_argument("--workload", default=DEFAULT_WORKLOAD)
     args = runner.parse_args()
+    workloads = parse_workloads(args.workload)
     runner.metadata["store"] = args.store
     store_class = load_store_class(args.store, args.python_path)
     path = _scratch_copy(args.store_file)
     _quiet_first_load(store_class, path)
-    runner.bench_time_func("cold-load", cold_load, store_class, path)
-    runner.bench_time_func("warm-load", warm_load, store_class, path)
-    runner.bench_time_func("update", update, store_class, path, False)
-    runner.bench_time_func("update-with-base", update, store_class, path, True)
+    if "full" in workloads:
+        runner.bench_time_func("cold-load", cold_load, store_class, path)
+        runner.bench_time_func("warm-load", warm_load, store_class, path)
+        runner.bench_time_func("update", update, store_class, path, False)
+        runner.bench_time_func("update-with-base", update, store_class, path, True)
+    if "entry" in workloads:
+        runner.metadata["entry_api"] = entry_paths(store_class, path)
+        runner.bench_time_func("get", entry_get, store_class, path)
+        runner.bench_time_func("update-entry", entry_update, store_class, path)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ from session_store_harness.model.store_spec import BUILTIN, StoreSpec, builtin_s
 from session_store_harness.worker.protocol import (
     ACK,
     DEFAULT_TOUCH_FIELDS,
+    DEFAULT_WORKLOAD,
+    ENTRY_METHODS,
     PROTOCOL_VERSION,
     ProtocolError,
     decode,
@@ -82,6 +84,7 @@ class _Exchange:
     worker_error: str | None = None
     boundary: int = 0  # index of the first timeline point since the previous sample
     untrimmed_rss: int | None = None  # RSS read at the last `pretrim`, for the next sample
+    entry_api: dict[str, str] | None = None  # the entry workload's `entry_api` message
 
 
 NODE_WORKER = Path(stores.__file__).resolve().parent / "node" / "worker.mjs"
@@ -116,6 +119,8 @@ def protocol_arguments(config: RunConfig, store_path: Path, msg_fd: int,
         arguments += ["--heap", config.heap]
     if config.touch_fields != DEFAULT_TOUCH_FIELDS:
         arguments += ["--touch-fields", ",".join(config.touch_fields)]
+    if config.workload != DEFAULT_WORKLOAD:
+        arguments += ["--workload", config.workload]
     if config.warmup_cycles:
         arguments += ["--warmup-cycles", str(config.warmup_cycles)]
     if config.reuse_loaded_store:
@@ -305,7 +310,8 @@ def run_worker(config: RunConfig, store_path: Path, scratch: Path,
     return WorkerRun(worker=WorkerInfo(pid=process.pid, runtime=exchange.hello.get("runtime"),
                                        heap_measure=exchange.hello.get("heap_measure"),
                                        exit_code=process.returncode,
-                                       stderr_tail=_tail(stderr_path)),
+                                       stderr_tail=_tail(stderr_path),
+                                       entry_api=exchange.entry_api),
                      status=status, samples=tuple(exchange.samples),
                      cycles=tuple(exchange.cycles),
                      timeline=tuple(sampler.points) if sampler else (),
@@ -350,6 +356,8 @@ def _follow(process: subprocess.Popen, msg_fd: int, ack_fd: int, sampler: RssSam
             sampler.cycle = message["cycle"]
             if on_cycle:
                 on_cycle(message["cycle"])
+        elif kind == "entry_api":
+            exchange.entry_api = {name: str(message[name]) for name in ENTRY_METHODS}
         elif kind == "pretrim":
             exchange.untrimmed_rss = _rss(measured)
             _ack(ack_fd)

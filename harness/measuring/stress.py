@@ -198,10 +198,12 @@ class CrashResult:
 
 
 def writer_command(target: StoreTarget, path: Path, key: str, updates: int, shared: bool,
-                   reuse: bool, start_at_ms: int = 0) -> list[str]:
-    """A writer process of the target's runtime (`worker/stress_writer.py` or its Node twin)."""
+                   reuse: bool, start_at_ms: int = 0, entry: bool = False) -> list[str]:
+    """A writer process of the target's runtime (`worker/stress_writer.py` or its Node twin);
+    with `entry`, its updates go through `update_entry`."""
     args = ["--path", str(path), "--key", key, "--updates", str(updates)]
     args += (["--shared"] if shared else []) + (["--reuse-loaded-store"] if reuse else [])
+    args += ["--entry"] if entry else []
     args += ["--start-at-ms", str(start_at_ms)] if start_at_ms else []
     return target.command(PYTHON_WRITER, NODE_WRITER, *args)
 
@@ -239,14 +241,15 @@ def _completed(stdout: bytes) -> int | None:
 
 
 def concurrency(target: StoreTarget, path: Path, writers: int, updates: int,
-                reuse: bool) -> ConcurrencyResult:
-    """Start all writers, let them begin together; check the file until they are done."""
+                reuse: bool, entry: bool = False) -> ConcurrencyResult:
+    """Start all writers, let them begin together; check the file until they are done. With
+    `entry`, each writer updates through `update_entry` (its key, then the shared one)."""
     permanent = _own_files(target, path)
     start_at_ms = (int(time.time() * 1000) + START_DELAY_MS
                    + START_DELAY_PER_WRITER_MS * writers)
     keys = [f"stress:writer-{i}" for i in range(writers)]
     processes = {key: subprocess.Popen(
-        writer_command(target, path, key, updates, True, reuse, start_at_ms),
+        writer_command(target, path, key, updates, True, reuse, start_at_ms, entry),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) for key in keys}
     reads = _Reader(path)
     reads.start()

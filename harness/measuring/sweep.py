@@ -1,4 +1,4 @@
-"""A matrix of runs (sizes x stores x reuse), its shards for CI jobs, and merging shards.
+"""A matrix of runs (sizes x stores x reuse x workload), its shards for CI jobs, and merging shards.
 
 The matrix and shard arithmetic are pure; `merge_shards` reads shard folders (`sweep.json`) and
 copies their cells into one new folder.
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from session_store_harness.errors import HarnessError
+from session_store_harness.model.run import Run
+from session_store_harness.worker.protocol import DEFAULT_WORKLOAD
 from session_store_harness.writers.folder import create_folder, write_text
 from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 
@@ -28,19 +30,26 @@ class Cell:
     store: str  # as written: a built-in's name, module:Class, a path...
     reuse: bool
     slug: str = ""  # the store's name in folder names (`StoreSpec.slug`); "": `store` itself
+    # full or entry (`--workload`); a sweep.json written before workloads holds full cells
+    workload: str = DEFAULT_WORKLOAD
 
     @property
     def name(self) -> str:
-        return f"{self.slug or self.store}{'-reuse' if self.reuse else ''}-{self.size_kb}kb"
+        # a full cell keeps the name it had before workloads existed, so shards of old and
+        # new harnesses still name the same cells alike
+        entry = "" if self.workload == DEFAULT_WORKLOAD else f"-{self.workload}"
+        return f"{self.slug or self.store}{'-reuse' if self.reuse else ''}{entry}-{self.size_kb}kb"
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "name": self.name}
 
 
 def matrix(sizes_kb: list[int], stores: list[str], reuse: str,
-           slugs: dict[str, str] | None = None) -> list[Cell]:
+           slugs: dict[str, str] | None = None,
+           workloads: tuple[str, ...] = (DEFAULT_WORKLOAD,)) -> list[Cell]:
     """Every cell, in a fixed order so every shard of every CI job agrees on it; `slugs`
-    names each store in the cells' folder names (default: the store as written)."""
+    names each store in the cells' folder names (default: the store as written). An entry
+    workload cell never reuses a loaded store: it loads none (`RunConfig`)."""
     if reuse not in REUSE_CHOICES:
         raise HarnessError(f"--reuse must be one of {', '.join(REUSE_CHOICES)}, got {reuse!r}")
     if not sizes_kb or not stores:
@@ -52,8 +61,14 @@ def matrix(sizes_kb: list[int], stores: list[str], reuse: str,
         if other != store:
             raise HarnessError(f"stores {other!r} and {store!r} would share the cell name "
                                f"{slugs.get(store, store)!r}: give them different names")
-    return [Cell(size, store, flag, slugs.get(store, "")) for size, store, flag in
-            itertools.product(sorted(set(sizes_kb)), stores, REUSE_CHOICES[reuse])]
+    cells = [Cell(size, store, flag, slugs.get(store, ""), workload)
+             for size, store, workload, flag in itertools.product(
+                 sorted(set(sizes_kb)), stores, workloads, REUSE_CHOICES[reuse])]
+    usable = [cell for cell in cells if not (cell.reuse and cell.workload != DEFAULT_WORKLOAD)]
+    if not usable:
+        raise HarnessError("--reuse yes with --workload entry leaves no cell: an entry cycle "
+                           "loads no whole store to reuse")
+    return usable
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -124,6 +139,20 @@ def _cell_sources(shards: list[Path], infos: list[dict[str, Any]]) -> dict[str, 
                                    f"and {folder}")
             sources[cell["name"]] = folder / cell["name"]
     return sources
+
+
+def cell_runs(folder: Path, names: list[str]) -> dict[str, Run]:
+    """The runs of the named cells in a sweep folder that measured something: a cell that
+    failed before its first sample, or never ran, has no row to give."""
+    from session_store_harness.model.result_folder import load_run
+
+    runs = {}
+    for name in names:
+        try:
+            runs[name] = load_run(folder / name)
+        except HarnessError:
+            continue
+    return runs
 
 
 def read_sweep(folder: Path) -> dict[str, Any]:

@@ -24,7 +24,12 @@ from session_store_harness.model.store_spec import (
     builtin_spec,
     parse_store_spec,
 )
-from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS, parse_touch_fields
+from session_store_harness.worker.protocol import (
+    DEFAULT_TOUCH_FIELDS,
+    DEFAULT_WORKLOAD,
+    WORKLOADS,
+    parse_touch_fields,
+)
 
 MAX_CYCLES = 1_000_000
 # Default store sizes (KiB) by what the store is for: the gateway's 7.6 MB store for runs;
@@ -50,6 +55,10 @@ class RunConfig:
     trim: bool = False  # gc.collect() + malloc_trim(0) before each sample
     touch_keys: int = 400
     touch_fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS  # what each cycle's mutation sets
+    # what a cycle does: `full` loads the whole store then updates one entry (the fix's stress
+    # loop); `entry` gets one entry then updates it (`get`, `update_entry`), as a gateway does
+    # per message
+    workload: str = DEFAULT_WORKLOAD
     heap: str = "allocator"
     interval_ms: float = 10.0
     timeout_s: float = 1800.0
@@ -93,12 +102,17 @@ class RunConfig:
             raise HarnessError("--heap is for the Python worker; the Node worker reports "
                                "V8's heapUsed")
         check_touch_fields(self.touch_fields)
+        check_workload(self.workload)
+        if self.workload != DEFAULT_WORKLOAD and self.reuse_loaded_store:
+            raise HarnessError("--reuse-loaded-store passes each cycle's loaded store to "
+                               "update(); --workload entry loads no whole store: drop one")
         if (self.generate is None) == (self.store_file is None):
             raise HarnessError("give either --store-file or a generated store (--profile ...)")
 
     def describe_store(self) -> str:
         """The store and how it was run, for reports: `snapshot (built-in, python) + reuse`."""
-        return self.spec.describe() + (" + reuse" if self.reuse_loaded_store else "")
+        workload = "" if self.workload == DEFAULT_WORKLOAD else f", {self.workload} workload"
+        return self.spec.describe() + (" + reuse" if self.reuse_loaded_store else "") + workload
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -116,6 +130,21 @@ def check_touch_fields(fields: tuple[str, ...]) -> None:
             not field or "," in field for field in fields) or len(set(fields)) != len(fields):
         raise HarnessError(f"--touch-fields takes 1 to {MAX_TOUCH_FIELDS} distinct field names "
                            f"separated by commas, got {','.join(fields)!r}")
+
+
+def check_workload(workload: str) -> None:
+    if workload not in WORKLOADS:
+        raise HarnessError(f"--workload must be one of {', '.join(WORKLOADS)}, got {workload!r}")
+
+
+def parse_workloads(text: str) -> tuple[str, ...]:
+    """`--workload full,entry` (a sweep's dimension) as a tuple, each checked, none twice."""
+    workloads = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    if not workloads:
+        raise HarnessError(f"--workload takes {' or '.join(WORKLOADS)}, got {text!r}")
+    for workload in workloads:
+        check_workload(workload)
+    return workloads
 
 
 def check_range(flag: str, value: int, low: int, high: int) -> None:
@@ -176,6 +205,7 @@ def run_config(store: str | None, store_file: Path | None, profile: str, target_
                                                                   target_kb, entries)
     chosen = store_options(store, runtime, worker_cmd, node_args, python_path, store_cwd)
     label = label or chosen["store_spec"].slug + (
-        "-reuse" if options.get("reuse_loaded_store") else "")
+        "-reuse" if options.get("reuse_loaded_store") else "") + (
+        "-entry" if options.get("workload") == "entry" else "")
     return RunConfig(label=label, env=env_pairs(env), generate=generated, store_file=store_file,
                      touch_fields=touch_fields_option(touch_fields), **chosen, **options)

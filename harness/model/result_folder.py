@@ -51,11 +51,13 @@ from session_store_harness.model.store_spec import StoreSpec
 from session_store_harness.worker.protocol import DEFAULT_TOUCH_FIELDS
 from session_store_harness.writers.folder import write_text
 
+# 5: the workload (config.workload: full or entry) and, for entry, how each repeat's worker
+# served get and update_entry (repeats[].worker.entry_api: native or fallback);
 # 4: the store as a spec (config.store_spec: kind, target, source) and the fields each cycle
 # touched (config.touch_fields); 3: the kernel's peak per sample interval (reset at each sample)
 # and the traced heap peak, in new samples.csv columns, and how each repeat's peak was taken;
 # 2: peak_rss = max(kernel VmHWM, every reading); 1 had the kernel's only
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 META = "meta.json"
 # `peak_rss_mb` is derived (the higher of the sampled and kernel peaks), for readers of the
 # file; it is not read back, as `cycle_ms` in cycles.csv
@@ -243,13 +245,14 @@ def _upgrade(meta: dict[str, Any], path: Path) -> dict[str, Any]:
     version = meta["schema_version"]
     if version == SCHEMA_VERSION:
         return meta
-    if version in (1, 2, 3):
+    if version in (1, 2, 3, 4):
         if version == 1:
             meta = _upgrade_1_to_2(meta)
         if version in (1, 2):
             meta = _upgrade_2_to_3(meta)
         # 3 to 4 adds optional config fields: absent, they mean the built-in store that
-        # `config.store` names and the default touched fields
+        # `config.store` names and the default touched fields; 4 to 5 the workload, absent
+        # meaning `full` (the only one before), and the entry workload's methods
         return {**meta, "schema_version": SCHEMA_VERSION}
     raise HarnessError(f"{path}: schema_version {version!r} is not one this harness reads "
                        f"(1 to {SCHEMA_VERSION}); was it written by a newer harness?")

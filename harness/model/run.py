@@ -90,6 +90,10 @@ class WorkerInfo:
     heap_measure: str | None = None
     exit_code: int | None = None
     stderr_tail: str = ""
+    # the entry workload: how the store's `get` and `update_entry` were served, each "native"
+    # (the store's own method) or "fallback" (the harness's, over load and update); None for
+    # the full workload
+    entry_api: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,12 @@ class Run:
         """How the measured repeats' peaks were taken; repeats that differ are named each."""
         methods = dict.fromkeys(r.peak_method for r in self.measured)
         return " / ".join(methods) or PEAK_LIFETIME
+
+    @property
+    def entry_api(self) -> dict[str, str] | None:
+        """How the entry workload's methods were served (`WorkerInfo.entry_api`), as the
+        first repeat that said; None for the full workload."""
+        return next((r.worker.entry_api for r in self.repeats if r.worker.entry_api), None)
 
     @property
     def runtime(self) -> str:

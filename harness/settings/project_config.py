@@ -81,6 +81,7 @@ class HarnessTable(_Table):
     warmup_cycles: int | None = Field(default=None, ge=0)
     touch_keys: int | None = Field(default=None, ge=1)
     touch_fields: list[str] | None = None
+    workload: Literal["full", "entry"] | None = None
     env: dict[str, str] = {}
     stores: dict[str, StoreTable] = {}
     gate: GateTable | None = None

@@ -18,6 +18,9 @@ exit DRIVER_BAD_STORE when the spec does not resolve. The operations (docs/confo
 - `{"op": "update", "set": {KEY: {FIELD: VALUE}}, "delete": [KEY], "base": NAME?}`:
   `update(mutator, base_store=kept[NAME])`, the mutator merging `set` and removing `delete`.
 - `{"op": "save", "store": {...}}`: `save(store)`.
+- `{"op": "get", "key": KEY}`: `get(key)`, sent back as `"entry"` (null when absent).
+- `{"op": "update_entry", "key": KEY, "set": {FIELD: VALUE}}`: `update_entry(key, mutator)`,
+  the mutator merging `set` into the entry (a new one when absent) and returning it.
 - `{"op": "exit"}`.
 
 A store error is an answer, `{"ok": false, "error": "Type: message"}`, and the driver goes on.
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from session_store_harness.errors import DRIVER_BAD_STORE
-from session_store_harness.worker.store_loader import load_store_class
+from session_store_harness.worker.store_loader import entry_api, load_store_class
 
 SCRIBBLE_KEY = "conform:scribbled"
 SCRIBBLE_FIELD = "conformScribble"
@@ -47,6 +50,15 @@ def mutation(changes: dict[str, Any]) -> Callable[[dict], None]:
             store.setdefault(key, {}).update(fields)
         for key in changes.get("delete", []):
             store.pop(key, None)
+    return mutate
+
+
+def entry_mutation(fields: dict[str, Any]) -> Callable[[dict | None], dict]:
+    """The entry mutator an `update_entry` request describes: merge `fields` into the entry."""
+    def mutate(entry: dict | None) -> dict:
+        entry = {} if entry is None else entry
+        entry.update(fields)
+        return entry
     return mutate
 
 
@@ -74,6 +86,7 @@ class Driver:
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        self.entry = entry_api(store)
         self.kept: dict[str, Any] = {}
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +105,11 @@ class Driver:
         if op == "save":
             self.store.save(request["store"])
             return {}
+        if op == "get":
+            return {"entry": self.entry.get(request["key"])}
+        if op == "update_entry":
+            return {"outcome": outcome(self.entry.update_entry(
+                request["key"], entry_mutation(request.get("set", {}))))}
         raise ValueError(f"unknown op {op!r}")
 
 
@@ -119,10 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # whatever the user's module raised while loading
             send(out, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
             return DRIVER_BAD_STORE
+        driver = Driver(store)
         send(out, {"ok": True, "hello": {"store": args.store, "pid": os.getpid(),
                                          "runtime": f"python {sys.version.split()[0]}",
-                                         "save": callable(getattr(store, "save", None))}})
-        driver = Driver(store)
+                                         "save": callable(getattr(store, "save", None)),
+                                         "entry_api": driver.entry.paths}})
         for line in requests:
             request = json.loads(line)
             if request.get("op") == "exit":

@@ -24,12 +24,19 @@ from session_store_harness.stores.base import SessionMap, UpdateOutcome
 from session_store_harness.worker.heap import METERS, libc
 from session_store_harness.worker.protocol import (
     DEFAULT_TOUCH_FIELDS,
+    DEFAULT_WORKLOAD,
     PROTOCOL_VERSION,
+    WORKLOADS,
     WorkerChannel,
     parse_touch_fields,
     touch_value,
 )
-from session_store_harness.worker.store_loader import load_store_class, update_outcome
+from session_store_harness.worker.store_loader import (
+    EntryApi,
+    entry_api,
+    load_store_class,
+    update_outcome,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         default=DEFAULT_TOUCH_FIELDS)
     parser.add_argument("--python-path", action="append", default=[])
     parser.add_argument("--reuse-loaded-store", action="store_true")
+    parser.add_argument("--workload", choices=WORKLOADS, default=DEFAULT_WORKLOAD)
     parser.add_argument("--warmup-cycles", type=int, default=0)
     parser.add_argument("--trim", action="store_true")
     parser.add_argument("--heap", choices=sorted(METERS), default="allocator")
@@ -67,6 +75,21 @@ def touch(key: str, cycle: int, fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS):
         now_ms = int(time.time() * 1000)
         for field in fields:
             entry[field] = touch_value(field, cycle, now_ms)
+
+    return mutate
+
+
+def touch_entry(cycle: int, fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS):
+    """The entry workload's mutation: the same fields set as `touch`'s, on the one entry
+    `update_entry` hands over (created when the key is gone), returned."""
+
+    def mutate(entry: dict | None) -> dict:
+        if entry is None:
+            entry = {"sessionId": f"harness-{cycle}"}
+        now_ms = int(time.time() * 1000)
+        for field in fields:
+            entry[field] = touch_value(field, cycle, now_ms)
+        return entry
 
     return mutate
 
@@ -108,17 +131,35 @@ def store_bytes(path: Path) -> int:
 
 
 class CycleRunner:
-    """One store, one cycle at a time: load, then update one key, timing both."""
+    """One store, one cycle at a time: load, then update one key, timing both (`full`); or
+    get one key's entry, then update that entry (`entry`)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.store = load_store_class(args.store, args.python_path)(args.path)
         self.keys: list[str] = []
         self.count = 0
-        self.entries = 0  # how many entries the last load returned
+        self.entries: int | None = 0  # how many entries the last load returned
+        self.api: EntryApi | None = None
+        if args.workload == "entry":
+            self.api = entry_api(self.store)
+            self.entries = None  # no cycle loads the whole store
+
+    def learn_keys(self) -> None:
+        """The entry workload's keys, by the rule of the full one (the first `--touch-keys`
+        of a load): one load before warm-up and sample 0, in no timing, its memory collected
+        before the first sample. A gateway knows its session's key from the message."""
+        loaded = self.store.load()
+        self.keys = list(itertools.islice(loaded, self.args.touch_keys))
+        del loaded
+        if not self.keys:
+            raise StoreError(f"{self.args.path}: store has no entries to update")
+        trim_memory()
 
     def cycle(self) -> tuple[float, float, UpdateOutcome]:
         self.count += 1
+        if self.api is not None:
+            return self.entry_cycle(self.api)
         started = time.perf_counter()
         loaded = self.store.load()
         loaded_at = time.perf_counter()
@@ -136,10 +177,23 @@ class CycleRunner:
         outcome = update_outcome(returned)  # an UpdateOutcome as it is; a user's looser one read
         return (loaded_at - started) * 1000, (finished - loaded_at) * 1000, outcome
 
+    def entry_cycle(self, api: EntryApi) -> tuple[float, float, UpdateOutcome]:
+        key = self.keys[(self.count - 1) % len(self.keys)]
+        started = time.perf_counter()
+        entry = api.get(key)
+        got_at = time.perf_counter()
+        returned = api.update_entry(key, touch_entry(self.count, self.args.touch_fields))
+        finished = time.perf_counter()
+        del entry  # the caller drops what it read at the end of each cycle
+        return (got_at - started) * 1000, (finished - got_at) * 1000, update_outcome(returned)
+
 
 def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter,
                kernel_watches: bool = False) -> None:
     runner = CycleRunner(args)
+    if runner.api is not None:
+        channel.send({"type": "entry_api", **runner.api.paths})
+        runner.learn_keys()
     elapsed_ms = 0.0
     check_runner = (lambda: None) if kernel_watches else channel.exit_if_runner_gone
 
@@ -162,9 +216,12 @@ def run_cycles(args: argparse.Namespace, channel: WorkerChannel, meter,
         check_runner()  # outside the timed cycle: not in elapsed_ms
         load_ms, update_ms, outcome = runner.cycle()
         elapsed_ms += load_ms + update_ms  # measuring time is kept out of elapsed_ms
-        channel.send({"type": "cycle", "cycle": cycle, "load_ms": load_ms,
-                      "update_ms": update_ms, "wrote": outcome.wrote,
-                      "reused_base": outcome.reused_base, "entries": runner.entries})
+        message = {"type": "cycle", "cycle": cycle, "load_ms": load_ms,
+                   "update_ms": update_ms, "wrote": outcome.wrote,
+                   "reused_base": outcome.reused_base}
+        if runner.entries is not None:
+            message["entries"] = runner.entries
+        channel.send(message)
         if cycle % args.sample_every == 0 or cycle == args.cycles:
             sample(cycle)
 

@@ -19,6 +19,14 @@ ACK = b"\n"
 # test's, and a runner passes `--touch-fields` only for another list, so workers written before
 # the option stay valid.
 DEFAULT_TOUCH_FIELDS = ("updatedAt", "lastTo", "label")
+# What a cycle does (`--workload`): `full`, the fix's stress loop (load the whole store, then
+# update one entry), or `entry`, a gateway handling one message (read one session's entry, then
+# update that entry: `get` and `update_entry`). A runner passes `--workload` only for `entry`.
+WORKLOADS = ("full", "entry")
+DEFAULT_WORKLOAD = "full"
+# The entry workload's methods, as the `entry_api` message names them: each is "native" (the
+# store's own) or "fallback" (the worker's, over load and update)
+ENTRY_METHODS = ("get", "update_entry")
 TIMESTAMP_FIELD = "updatedAt"  # set to the epoch milliseconds
 LABEL_FIELD = "label"  # set to "cycle N"
 
@@ -26,6 +34,7 @@ MESSAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "hello": ("protocol", "pid", "runtime", "heap_measure"),
     "cycle": ("cycle", "load_ms", "update_ms", "wrote", "reused_base"),
     "pretrim": ("cycle",),
+    "entry_api": ENTRY_METHODS,
     "sample": ("cycle", "elapsed_ms", "heap_bytes", "external_bytes", "store_bytes"),
     "done": ("cycles",),
     "error": ("message",),

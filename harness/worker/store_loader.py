@@ -17,13 +17,15 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from session_store_harness.errors import WORKER_STORE_ERROR
 from session_store_harness.stores import STORES, StoreError
 from session_store_harness.stores.base import UpdateOutcome
+from session_store_harness.worker.protocol import ENTRY_METHODS
 
 # What a store class must have (stores/base.py, docs/store-interface.md).
 REQUIRED_METHODS = ("load", "update", "save")
@@ -113,6 +115,55 @@ def update_outcome(returned: Any) -> UpdateOutcome:
             else lambda name, default: getattr(returned, name, default))
     return UpdateOutcome(wrote=bool(read("wrote", True)),
                          reused_base=bool(read("reused_base", False)))
+
+
+# The optional per-message methods (docs/store-interface.md): read one session's entry, and
+# update one entry under the store's lock. How each was served is recorded with every run.
+NATIVE, FALLBACK = "native", "fallback"
+EntryMutator = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class EntryApi:
+    """A store's `get(key)` and `update_entry(key, mutator)`: its own methods where it has
+    them, else the fallback over `load` and `update` that a whole-file store must do anyway
+    (load everything and pick the key; update the whole store, touching that key)."""
+
+    get: Callable[[str], Any]
+    update_entry: Callable[[str, EntryMutator], Any]
+    paths: dict[str, str]  # method name -> NATIVE or FALLBACK
+
+
+def entry_api(store: Any) -> EntryApi:
+    """The per-message methods of `store` (an instance), each native or the fallback."""
+    get, update = (getattr(store, name, None) for name in ENTRY_METHODS)
+    paths = {name: NATIVE if callable(method) else FALLBACK
+             for name, method in zip(ENTRY_METHODS, (get, update), strict=True)}
+    return EntryApi(get=get if callable(get) else _fallback_get(store),
+                    update_entry=update if callable(update) else _fallback_update(store),
+                    paths=paths)
+
+
+def _fallback_get(store: Any) -> Callable[[str], Any]:
+    def get(key: str) -> Any:
+        return store.load().get(key)
+    return get
+
+
+def _fallback_update(store: Any) -> Callable[[str, EntryMutator], Any]:
+    def update_entry(key: str, mutator: EntryMutator) -> Any:
+        return store.update(entry_mutation(key, mutator))
+    return update_entry
+
+
+def entry_mutation(key: str, mutator: EntryMutator) -> Callable[[dict], None]:
+    """A whole-store mutator applying an entry mutator to `key`: the mutator gets the entry
+    (or None when the key is absent), changes it in place or returns a new one."""
+    def mutate(store: dict) -> None:
+        returned = mutator(store.get(key))  # an entry changed in place is in the store
+        if returned is not None:
+            store[key] = returned
+    return mutate
 
 
 def source_file(store_class: type) -> str | None:

@@ -7,7 +7,8 @@ store is loaded as the measured worker loads it (`store_loader.py`: a built-in, 
 increments its own key's `count` and, with `--shared`, the shared entry's `count` too, so
 lost updates show as missing counts. `--updates 0` means until killed. `--start-at-ms T` waits
 until the epoch millisecond T before the first update, so writers started one after another
-begin together.
+begin together. With `--entry` each update is made through `update_entry` (the store's own, or
+the fallback over update): one call for its own key, one for the shared key.
 
 At exit the writer prints one line on stdout, `{"completed": N}`: the updates whose `update`
 returned. The harness compares the file with these, so an update that was never made (its writer
@@ -29,7 +30,7 @@ from pathlib import Path
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, WRITER_STORE_ERROR
 from session_store_harness.stores import LockTimeout, StoreError
 from session_store_harness.stores.base import SessionMap
-from session_store_harness.worker.store_loader import load_store_class
+from session_store_harness.worker.store_loader import entry_api, load_store_class
 
 SHARED_KEY = "stress:shared"
 
@@ -46,6 +47,14 @@ def mutator(own_key: str, shared: bool):
     return mutate
 
 
+def entry_bump(key: str):
+    def mutate(entry: dict | None) -> dict:
+        entry = bump(key) if entry is None else entry
+        entry["count"] += 1
+        return entry
+    return mutate
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m session_store_harness.worker.stress_writer")
     parser.add_argument("--store", required=True)
@@ -54,6 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--updates", type=int, default=0)
     parser.add_argument("--shared", action="store_true")
     parser.add_argument("--reuse-loaded-store", action="store_true")
+    parser.add_argument("--entry", action="store_true")
     parser.add_argument("--start-at-ms", type=int, default=0)
     parser.add_argument("--python-path", action="append", default=[])
     return parser.parse_args(argv)
@@ -72,10 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     completed = 0
     try:
         store = load_store_class(args.store, args.python_path)(args.path)
+        api = entry_api(store) if args.entry else None
         wait_until(args.start_at_ms)
         for _ in rounds:
-            base = store.load() if args.reuse_loaded_store else None
-            store.update(mutate, base_store=base)
+            if api is not None:
+                api.update_entry(args.key, entry_bump(args.key))
+                if args.shared:
+                    api.update_entry(SHARED_KEY, entry_bump(SHARED_KEY))
+            else:
+                base = store.load() if args.reuse_loaded_store else None
+                store.update(mutate, base_store=base)
             completed += 1
     except LockTimeout as exc:
         print(f"stress worker: {exc}", file=sys.stderr)

@@ -31,6 +31,15 @@ def repeat_line(index: int, repeat: WorkerRun, config: RunConfig) -> str:
             f" ({how})")
 
 
+def _workload_phrase(run: Run) -> str:
+    """` (entry workload: get native, update_entry fallback)`; nothing for the full one."""
+    if run.config.workload == "full":
+        return ""
+    api = run.entry_api or {}
+    served = ", ".join(f"{name} {path}" for name, path in api.items())
+    return f" ({run.config.workload} workload{': ' + served if served else ''})"
+
+
 def run_report(run: Run, folder: str) -> str:
     """Each repeat's table (the first in full when there are several), then one line each."""
     parts = []
@@ -38,7 +47,8 @@ def run_report(run: Run, folder: str) -> str:
         if index == 1 or len(run.repeats) == 1:
             parts.append(samples_table(repeat))
         parts.append(repeat_line(index, repeat, run.config))
-    store = run.config.store + (" (reuse)" if run.config.reuse_loaded_store else "")
+    store = run.config.store + (" (reuse)" if run.config.reuse_loaded_store else "") + \
+        _workload_phrase(run)
     parts.append(f"{store}: {run.status}, {run.runtime}, heap measure {run.heap_measure}\n"
                  f"results: {folder}")
     return "\n".join(parts)

@@ -278,7 +278,10 @@ def runs_table(*runs: tuple[str, Run]) -> str:
 def _environment_facts(run: Run) -> list[str]:
     env, config = run.environment, run.config
     # the runtime is the worker's own word (`node v20.20.2`), never the harness's Python
-    return [str(run.folder), config.store + (" + reuse" if config.reuse_loaded_store else ""),
+    # a full run's cell reads as it always did; an entry run's says so
+    entry = f" ({config.workload} workload)" if config.workload != "full" else ""
+    return [str(run.folder), config.store + (" + reuse" if config.reuse_loaded_store else "")
+            + entry,
             store_kind(run), _store_code(env), run.status,
             f"{len(run.measured)} x {run.last_cycle}",
             f"{run.store.size_bytes} bytes, sha256 {run.store.sha256[:12]}",

@@ -13,7 +13,7 @@ from session_store_harness.model.run import Run
 def sweep_csv(matrix: list[dict[str, Any]], runs: dict[str, Run]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["cell", "size_kb", "store", "reuse", "status", "repeats",
+    writer.writerow(["cell", "size_kb", "store", "reuse", "workload", "status", "repeats",
                      *(m.name for m in METRICS)])
     for cell in matrix:
         run = runs.get(cell["name"])
@@ -21,6 +21,6 @@ def sweep_csv(matrix: list[dict[str, Any]], runs: dict[str, Run]) -> str:
             continue
         summary = summarize(run)
         writer.writerow([cell["name"], cell["size_kb"], cell["store"], int(cell["reuse"]),
-                         run.status, summary.repeats,
+                         cell.get("workload", run.config.workload), run.status, summary.repeats,
                          *(summary.get(m.name).median for m in METRICS)])
     return out.getvalue()

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { loadStore } from "./store_loader.mjs";
+import { entryApi, loadStore } from "./store_loader.mjs";
 
 // Exit codes from the one table in harness/errors.py.
 const DRIVER_BAD_STORE = 14;
@@ -29,6 +29,11 @@ function mutation(request) {
   };
 }
 
+// The entry mutator an update_entry request describes: merge `set` into the entry.
+function entryMutation(request) {
+  return (entry) => Object.assign(entry ?? {}, request.set ?? {});
+}
+
 // What a careless caller does to a loaded store: it owns it, so it may.
 function scribble(store) {
   const keys = Object.keys(store);
@@ -42,7 +47,8 @@ function scribble(store) {
   store[SCRIBBLE_KEY] = { sessionId: SCRIBBLE_KEY };
 }
 
-function handle(store, kept, request) {
+// The per-message methods may return promises, as a store's may (the worker awaits them too).
+async function handle(store, api, kept, request) {
   switch (request.op) {
     case "load": {
       const loaded = store.load();
@@ -56,6 +62,12 @@ function handle(store, kept, request) {
       const base = request.base ? kept.get(request.base) : undefined;
       return { outcome: store.update(mutation(request), base) ?? null };
     }
+    case "get": {
+      const entry = await api.get(request.key);
+      return { entry: entry ?? null };
+    }
+    case "update_entry":
+      return { outcome: (await api.updateEntry(request.key, entryMutation(request))) ?? null };
     case "save":
       if (typeof store.save !== "function") throw new Error("the store has no save(store)");
       store.save(request.store);
@@ -125,15 +137,16 @@ async function main() {
     send({ ok: false, error: describe(error) });
     return DRIVER_BAD_STORE;
   }
+  const api = entryApi(store);
   send({ ok: true, hello: { store: args.store, pid: process.pid, runtime: `node ${process.version}`,
-                            save: typeof store.save === "function" } });
+                            save: typeof store.save === "function", entry_api: api.paths } });
   const kept = new Map();
   for (const line of lines(Number(args["in-fd"]))) {
     const request = JSON.parse(line);
     if (request.op === "exit") break;
     let answer;
     try {
-      answer = JSON.stringify({ ok: true, ...handle(store, kept, request) });
+      answer = JSON.stringify({ ok: true, ...(await handle(store, api, kept, request)) });
     } catch (error) { // the store's failure is the harness's evidence
       answer = JSON.stringify({ ok: false, error: describe(error) });
     }

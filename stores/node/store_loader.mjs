@@ -53,6 +53,37 @@ export async function loadStore(target, file, env = process.env) {
   return store;
 }
 
+const isThenable = (value) => typeof value?.then === "function";
+
+/** The optional per-message methods (docs/store-interface.md) of a loaded store: its own
+ * `get(key)` and `updateEntry(key, mutator)` where it has them, else the fallback over `load`
+ * and `update` that a whole-file store must do anyway (load everything and pick the key;
+ * update the whole store, touching that key). `paths` says which, as the run records it
+ * (`get`, `update_entry`: "native" or "fallback"). Each may return a promise, as the store's
+ * own methods may. */
+export function entryApi(store) {
+  const nativeGet = typeof store.get === "function";
+  const nativeUpdate = typeof store.updateEntry === "function";
+  const get = nativeGet ? (key) => store.get(key) : (key) => {
+    const loaded = store.load();
+    const pick = (all) => (Object.hasOwn(all, key) ? all[key] : null);
+    return isThenable(loaded) ? loaded.then(pick) : pick(loaded);
+  };
+  const updateEntry = nativeUpdate ? (key, mutator) => store.updateEntry(key, mutator)
+    : (key, mutator) => store.update(entryMutation(key, mutator));
+  return { get, updateEntry, paths: { get: nativeGet ? "native" : "fallback",
+                                      update_entry: nativeUpdate ? "native" : "fallback" } };
+}
+
+/** A whole-store mutator applying an entry mutator to `key`: the mutator gets the entry (or
+ * null when the key is absent), changes it in place or returns a new one. */
+export function entryMutation(key, mutator) {
+  return (all) => {
+    const returned = mutator(Object.hasOwn(all, key) ? all[key] : null);
+    if (returned !== undefined && returned !== null) all[key] = returned;
+  };
+}
+
 /** What `update` returned, as the worker reports it. */
 export function outcomeOf(returned) {
   return {

@@ -7,11 +7,12 @@
 // Each update increments its own key's `count` and, with --shared, the shared entry's `count`
 // too. --updates 0 means until killed; --start-at-ms waits until that epoch millisecond, so
 // writers started one after another begin together. At exit it prints `{"completed": N}` on
-// stdout: the updates whose `update` returned.
+// stdout: the updates whose `update` returned. With --entry each update is made through
+// updateEntry (the store's own, or the fallback over update): its own key, then the shared one.
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { LockTimeout, StoreError } from "./sessionStore.mjs";
-import { describeStoreError, loadStore } from "./store_loader.mjs";
+import { describeStoreError, entryApi, loadStore } from "./store_loader.mjs";
 
 // Exit codes from the one table in harness/errors.py.
 const WRITER_STORE_ERROR = 12;
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     store: { type: "string" }, path: { type: "string" }, key: { type: "string" },
     updates: { type: "string", default: "0" }, shared: { type: "boolean", default: false },
     "reuse-loaded-store": { type: "boolean", default: false },
+    entry: { type: "boolean", default: false },
     "start-at-ms": { type: "string", default: "0" },
   },
 });
@@ -48,14 +50,29 @@ function waitUntil(epochMs) {
   if (delayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
 }
 
+function entryBump(key) {
+  return (entry) => {
+    const bumped = entry ?? bump(key);
+    bumped.count += 1;
+    return bumped;
+  };
+}
+
 const isThenable = (value) => typeof value?.then === "function";
 
 async function run() {
   const updates = Number(args.updates);
   try {
     const store = await loadStore(args.store, args.path);
+    const api = args.entry ? entryApi(store) : null;
     waitUntil(Number(args["start-at-ms"]));
     while (updates === 0 || completed < updates) {
+      if (api !== null) {
+        await api.updateEntry(args.key, entryBump(args.key));
+        if (args.shared) await api.updateEntry(SHARED_KEY, entryBump(SHARED_KEY));
+        completed += 1;
+        continue;
+      }
       let base = args["reuse-loaded-store"] ? store.load() : undefined;
       if (isThenable(base)) base = await base;
       const returned = store.update(mutate, base);

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { StoreError } from "./sessionStore.mjs";
-import { describeStoreError, loadStore, outcomeOf, storeFactory } from "./store_loader.mjs";
+import { describeStoreError, entryApi, loadStore, outcomeOf, storeFactory } from "./store_loader.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -14,6 +14,7 @@ const { values: args } = parseArgs({
     "sample-every": { type: "string" }, "touch-keys": { type: "string", default: "400" },
     "touch-fields": { type: "string", default: "updatedAt,lastTo,label" },
     "reuse-loaded-store": { type: "boolean", default: false },
+    workload: { type: "string", default: "full" },
     "warmup-cycles": { type: "string", default: "0" }, trim: { type: "boolean", default: false },
     heap: { type: "string", default: "v8" },
     "msg-fd": { type: "string", default: "3" }, "ack-fd": { type: "string", default: "4" },
@@ -74,6 +75,7 @@ const touchFields = args["touch-fields"].split(",").map((field) => field.trim())
 send({ type: "hello", protocol: 1, pid: process.pid, runtime: `node ${process.version}`, heap_measure: "v8" });
 
 let store;
+let api = null; // the entry workload's get and updateEntry (store_loader.mjs entryApi)
 let keys = [];
 let count = 0;
 let elapsedMs = 0;
@@ -87,8 +89,44 @@ function touchValue(field, n, nowMs) {
 // so a synchronous store's cycle stays synchronous (no microtask turn inside its timing).
 const isThenable = (value) => typeof value?.then === "function";
 
+// The entry workload's mutation: the same fields as the full one's, on the one entry
+// updateEntry hands over (created when the key is gone), returned.
+function touchEntry(n) {
+  return (entry) => {
+    const touched = entry ?? { sessionId: `harness-${n}` };
+    const nowMs = Date.now();
+    for (const field of touchFields) touched[field] = touchValue(field, n, nowMs);
+    return touched;
+  };
+}
+
+// The entry workload's keys, by the full one's rule (the first --touch-keys of a load): one
+// load before warm-up and sample 0, in no timing, collected before the first sample.
+async function learnKeys() {
+  let loaded = store.load();
+  if (isThenable(loaded)) loaded = await loaded;
+  keys = Object.keys(loaded).slice(0, Number(args["touch-keys"]));
+  loaded = null;
+  if (keys.length === 0) throw new StoreError(`${args.path}: store has no entries to update`);
+  if (globalThis.gc) globalThis.gc();
+}
+
+async function entryCycle() {
+  const key = keys[(count - 1) % keys.length];
+  const started = performance.now();
+  let entry = api.get(key);
+  if (isThenable(entry)) entry = await entry;
+  const gotAt = performance.now();
+  let returned = api.updateEntry(key, touchEntry(count));
+  if (isThenable(returned)) returned = await returned;
+  const finished = performance.now();
+  entry = null; // the caller drops what it read at the end of each cycle
+  return { loadMs: gotAt - started, updateMs: finished - gotAt, outcome: outcomeOf(returned) };
+}
+
 async function cycle() {
   count += 1;
+  if (api !== null) return entryCycle();
   const started = performance.now();
   let loaded = store.load();
   if (isThenable(loaded)) loaded = await loaded;
@@ -130,6 +168,13 @@ function sample(n) {
 
 try {
   store = await loadStore(args.store, args.path);
+  if (args.workload === "entry") {
+    api = entryApi(store);
+    send({ type: "entry_api", ...api.paths });
+    await learnKeys();
+  } else if (args.workload !== "full") {
+    throw new StoreError(`--workload must be full or entry, got ${JSON.stringify(args.workload)}`);
+  }
   for (let i = 0; i < Number(args["warmup-cycles"]); i++) {
     exitIfRunnerGone();
     await cycle();
@@ -139,8 +184,10 @@ try {
     exitIfRunnerGone(); // outside the timed cycle: not in elapsed_ms
     const { loadMs, updateMs, outcome, entries } = await cycle();
     elapsedMs += loadMs + updateMs;
+    // entries: how many the cycle's load returned; the entry workload loads nothing whole
     send({ type: "cycle", cycle: n, load_ms: loadMs, update_ms: updateMs,
-           wrote: outcome.wrote, reused_base: outcome.reusedBase, entries });
+           wrote: outcome.wrote, reused_base: outcome.reusedBase,
+           ...(entries === undefined ? {} : { entries }) });
     if (n % sampleEvery === 0 || n === cycles) sample(n);
   }
 } catch (error) {

@@ -24,6 +24,7 @@ BROKEN = FIXTURES / "broken_stores.py"
 # Small enough for the suite, large enough for each rule to see its flaw: 3 writers x 15
 # updates in each mode, 6 kills (the in-place store's 100 ms writes take most of them).
 SMALL = {"writers": 3, "updates": 15, "crash_trials": 6}
+ENTRY_RULES = ("entry-update-persists", "entry-no-lost-updates")
 SMALL_ARGS = ("--target-kb", "40", "--writers", "3", "--updates", "15", "--crash-trials", "6")
 
 
@@ -46,8 +47,9 @@ def statuses(spec: str, runtime: str = "python") -> tuple[dict[str, str], dict[s
 def test_the_built_in_stores_pass_every_rule(store: str, runtime: str) -> None:
     # GIVEN a built-in store WHEN every rule runs on it
     found, evidence = statuses(store, runtime)
-    # THEN each passes; the Node adapter has no save, so save-replaces has nothing to check
-    expected = {rule.id: PASS for rule in RULES}
+    # THEN each passes; the Node adapter has no save, so save-replaces has nothing to check,
+    # and neither has a get/update_entry of its own, so the entry rules have nothing either
+    expected = {rule.id: PASS for rule in RULES} | dict.fromkeys(ENTRY_RULES, SKIP)
     if runtime == "node":
         expected["save-replaces"] = SKIP
     assert found == expected, evidence
@@ -95,8 +97,9 @@ def test_conform_cli_passes_a_built_in_and_writes_conform_json(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("harness conform: snapshot (python 3.")
-    assert [line.split()[:2] for line in lines[1:-1]] == [["pass", r.id] for r in RULES]
-    assert lines[-1] == "10 rules: 10 passed, 0 failed, 0 warned, 0 skipped"
+    assert [line.split()[:2] for line in lines[1:-1]] == [
+        ["skip" if r.id in ENTRY_RULES else "pass", r.id] for r in RULES]
+    assert lines[-1] == "12 rules: 10 passed, 0 failed, 0 warned, 2 skipped"
     document = json.loads((out / "conform.json").read_text())
     assert document["ok"] is True and document["failed"] == []
     assert [r["rule"] for r in document["rules"]] == [r.id for r in RULES]
@@ -106,7 +109,7 @@ def test_conform_cli_passes_a_built_in_and_writes_conform_json(tmp_path: Path) -
 def test_conform_cli_names_the_failing_rule_with_its_evidence_and_exits_1() -> None:
     result = run_cli("conform", "--store", "tests/fixtures/broken_stores.py:WideModeStore",
                      *SMALL_ARGS)
-    assert_one_line_error(result, 1, "conform: 1 of 10 rules failed: file-mode")
+    assert_one_line_error(result, 1, "conform: 1 of 12 rules failed: file-mode")
     failing = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert failing == ["FAIL  file-mode                after update: mode 0644, wider than "
                        "0600 (new permissions for group, others)"]
@@ -152,3 +155,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...],
     out = tmp_path / "conform"
     assert_one_line_error(run_cli("conform", *args, "-o", str(out)), 2, fragment)
     assert not out.exists()  # nothing was checked: no result folder
+
+
+@pytest.mark.parametrize(("spec", "runtime"), [
+    (f"{FIXTURES / 'entry_store.py'}:EntryStore", "python"),
+    pytest.param(str(FIXTURES / "entry_store.mjs"), "node", marks=NEEDS_NODE)])
+def test_a_store_with_its_own_get_and_update_entry_is_held_to_the_entry_rules(
+        spec: str, runtime: str) -> None:
+    # GIVEN a user's store with get and update_entry of its own (update_entry async in Node)
+    rules = tuple(rule for rule in RULES if rule.id in ENTRY_RULES)
+    # WHEN the entry rules run on it
+    report = conform_store(small_config(spec, runtime), rules=rules)
+    evidence = {r.rule: r.evidence[0] if r.evidence else "" for r in report.results}
+    # THEN both pass: an entry update persists across processes, and K writers through
+    # update_entry lose none of their updates
+    assert {r.rule: r.status for r in report.results} == dict.fromkeys(ENTRY_RULES, PASS), \
+        evidence
+    assert "(get native, update_entry native)" in evidence["entry-update-persists"]
+    assert "3 writers x 15 update_entry pairs" in evidence["entry-no-lost-updates"]
+    assert "all 45 in the file" in evidence["entry-no-lost-updates"]

@@ -59,9 +59,9 @@ def test_a_problem_fails_a_warning_warns_and_facts_show_on_a_pass() -> None:
 
 def test_rule_ids_are_unique_and_stable() -> None:
     assert [rule.id for rule in RULES] == [
-        "load-roundtrip", "update-persists", "save-replaces", "unchanged-not-rewritten",
-        "base-reuse-safe", "file-mode", "format", "no-lost-updates", "atomic-replace",
-        "crash-safe"]
+        "load-roundtrip", "update-persists", "entry-update-persists", "save-replaces",
+        "unchanged-not-rewritten", "base-reuse-safe", "file-mode", "format", "no-lost-updates",
+        "entry-no-lost-updates", "atomic-replace", "crash-safe"]
     assert all(len(rule.description) <= 90 for rule in RULES)
 
 
