@@ -1,0 +1,473 @@
+"""The last JSON-file design: a writer's own cache, spliced updates, skills prompts as blobs.
+
+- **The writer reuses its own cached object**: under the lock, when the file's inode, mtime and
+  size still match what this instance last read or wrote, and its bytes still equal the text
+  it holds, the update neither parses the file nor re-serializes the untouched entries. (The
+  gateway checked mtime and size; the byte comparison, about 2 ms on a 3.5 MB file, also
+  catches another process's write of the same size within one timestamp tick.)
+- **The serialized cache is bounded**: the text of each store, as one piece per entry, is kept
+  for at most `OPENCLAW_SESSION_SERIALIZED_CACHE_MAX_ENTRIES` stores (default 64) and
+  `OPENCLAW_SESSION_SERIALIZED_CACHE_MAX_BYTES` bytes (default 64 MiB), least recently used
+  first out; a store larger than the limit is not kept and each write serializes it whole.
+- **Updates are spliced**: the mutator gets a store whose entries are copied when it first
+  reaches them; only those entries (and added ones) are serialized again, and the file's text
+  is the cached pieces joined, byte for byte what a full `JSON.stringify(store, null, 2)` of
+  the file's object writes (tests/unit/test_latefile.py). `update_entry(key, mutator)` copies
+  and serializes one entry.
+- **Skills prompts are content-addressed blobs**: a `skillsSnapshot.prompt` of at least 1,024
+  characters is written once to `skills-prompts/sha256/<2 hex>/<sha256>.txt` beside the store,
+  and the entry holds `{"blob": "sha256:<hex>"}` instead. Loading resolves the reference
+  (checking the blob's digest), so callers see the prompt; entries with the same prompt share
+  one file, and in memory one string.
+
+Locking and writing are the other stores' (`stores/lock.py`, `jsonfile.write_atomic`); blobs
+are written (atomically, mode 0600 in 0700 folders) before the file that refers to them.
+docs/store-designs.md describes the files and settings.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from session_store_harness.stores.base import Mutator, SessionMap, StoreError, UpdateOutcome
+from session_store_harness.stores.jsonfile import (
+    FILE_MODE,
+    join_members,
+    member_text,
+    members_in_order,
+    parse_store,
+    plain_member_order,
+    read_with_stat,
+    write_atomic,
+)
+from session_store_harness.stores.lock import store_lock
+from session_store_harness.stores.wholefile import env_int
+
+MAX_ENTRIES_ENV = "OPENCLAW_SESSION_SERIALIZED_CACHE_MAX_ENTRIES"
+MAX_BYTES_ENV = "OPENCLAW_SESSION_SERIALIZED_CACHE_MAX_BYTES"
+DEFAULT_MAX_ENTRIES = 64
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+BLOB_FOLDER = "skills-prompts"
+BLOB_MIN_CHARS = 1024  # shorter prompts stay inline: a file per tiny prompt costs more
+_REFERENCE = re.compile(r"sha256:([0-9a-f]{64})")
+EntryMutator = Callable[[dict[str, Any] | None], dict[str, Any] | None]
+
+
+# ---- blobs ------------------------------------------------------------------------------------
+
+def blob_path(folder: Path, digest: str) -> Path:
+    """Where the blob of a SHA-256 hex digest lives: `<folder>/sha256/<2 hex>/<hex>.txt`."""
+    return folder / "sha256" / digest[:2] / f"{digest}.txt"
+
+
+def reference_digest(value: Any) -> str | None:
+    """The digest a blob reference names, or None if `value` is not a reference."""
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("blob"), str):
+        found = _REFERENCE.fullmatch(value["blob"])
+        return found.group(1) if found else None
+    return None
+
+
+class Blobs:
+    """The content-addressed prompt files beside one store, and the texts already seen.
+
+    Texts are kept by digest, so every entry resolved to one prompt holds the same string, and
+    digests by text, so a prompt is hashed once per process however often it is written. A
+    blob a new text needs is written by `flush`, just before the file that refers to it, so an
+    update that changes nothing writes no blob either. One instance per folder in a process.
+    """
+
+    MAX_REMEMBERED = 4096  # distinct prompts; the field sees dozens
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._texts: dict[str, str] = {}
+        self._digests: dict[str, str] = {}
+        self._pending: dict[str, str] = {}  # digest -> text, for blobs not yet on disk
+        self._on_disk: set[str] = set()
+
+    def reference(self, prompt: str) -> dict[str, str]:
+        """The reference that replaces `prompt` in the file; its blob is written by `flush`."""
+        digest = self._digests.get(prompt)
+        if digest is None:
+            digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+            self._remember(digest, prompt)
+        if digest not in self._on_disk:
+            self._pending[digest] = prompt
+        return {"blob": f"sha256:{digest}"}
+
+    def flush(self) -> None:
+        """Write every blob a reference handed out since needs, unless it exists already."""
+        for digest, text in list(self._pending.items()):
+            target = blob_path(self.folder, digest)
+            if not target.exists():
+                _write_blob(target, text.encode("utf-8"))
+            self._on_disk.add(digest)
+            del self._pending[digest]
+
+    def text(self, digest: str, store_path: Path) -> str:
+        """The prompt a reference names, read (and its digest checked) once."""
+        text = self._texts.get(digest)
+        if text is not None and digest in self._on_disk:
+            return text
+        target = blob_path(self.folder, digest)
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"{store_path}: skills prompt blob {target} cannot be read "
+                             f"({exc.strerror or exc})") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise StoreError(f"{store_path}: skills prompt blob {target} does not match its "
+                             "digest")
+        text = data.decode("utf-8")
+        self._remember(digest, text)
+        self._on_disk.add(digest)
+        return text
+
+    def _remember(self, digest: str, text: str) -> None:
+        if len(self._texts) >= self.MAX_REMEMBERED:
+            self._texts.clear()
+            self._digests.clear()
+        self._texts[digest] = text
+        self._digests[text] = digest
+
+
+_BLOBS: dict[Path, Blobs] = {}
+_BLOBS_GUARD = threading.Lock()
+
+
+def blobs_for(folder: Path) -> Blobs:
+    """The one `Blobs` of a folder in this process, shared by every store instance in it."""
+    with _BLOBS_GUARD:
+        return _BLOBS.setdefault(folder.resolve(), Blobs(folder))
+
+
+def _write_blob(target: Path, data: bytes) -> None:
+    """Write a blob atomically; folders 0700, the file 0600. Two writers write the same bytes."""
+    try:
+        for folder in (target.parent.parent.parent, target.parent.parent, target.parent):
+            folder.mkdir(mode=0o700, exist_ok=True)
+        tmp = target.with_name(f"{target.name}.{uuid.uuid4()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except PermissionError:
+        raise StoreError(f"{target.parent}: no permission to write the skills prompt "
+                         "blobs") from None
+
+
+def externalized(entry: Any, blobs: Blobs) -> Any:
+    """The entry as the file holds it: a long skills prompt replaced by its blob reference.
+    Shallow copies only: the caller's entry is left as it is."""
+    if not isinstance(entry, dict):
+        return entry
+    snapshot = entry.get("skillsSnapshot")
+    if not isinstance(snapshot, dict):
+        return entry
+    prompt = snapshot.get("prompt")
+    if type(prompt) is not str or len(prompt) < BLOB_MIN_CHARS or not _encodable(prompt):
+        return entry
+    outer = dict(entry)
+    outer["skillsSnapshot"] = {**snapshot, "prompt": blobs.reference(prompt)}
+    return outer
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # a lone surrogate stays inline, escaped as JSON.stringify does
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def resolve(store: SessionMap, blobs: Blobs, path: Path) -> SessionMap:
+    """Replace, in place, every blob reference of a loaded store by its prompt."""
+    for entry in store.values():
+        snapshot = entry.get("skillsSnapshot") if isinstance(entry, dict) else None
+        if isinstance(snapshot, dict):
+            digest = reference_digest(snapshot.get("prompt"))
+            if digest is not None:
+                snapshot["prompt"] = blobs.text(digest, path)
+    return store
+
+
+# ---- the bounded serialized cache -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Version:
+    """Which file a cache describes: inode, mtime and size."""
+
+    inode: int
+    mtime_ns: int
+    size_bytes: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> Version:
+        return cls(stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@dataclass
+class Serialized:
+    """A store's text as one piece per entry (`member_text`, key -> text), in file order."""
+
+    version: Version
+    pieces: dict[str, str]
+
+    @property
+    def size_bytes(self) -> int:
+        return self.version.size_bytes
+
+    def data(self) -> bytes:
+        return join_members(self.pieces.items())
+
+
+class SerializedCache:
+    """Stores' texts by path, least recently used out past `max_entries` or `max_bytes`."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[Path, Serialized] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, path: Path, version: Version) -> Serialized | None:
+        with self._guard:
+            found = self._items.get(path)
+            if found is None or found.version != version:
+                return None
+            self._items.move_to_end(path)
+            return found
+
+    def put(self, path: Path, item: Serialized, max_entries: int, max_bytes: int) -> None:
+        with self._guard:
+            self._items.pop(path, None)
+            if max_entries == 0 or item.size_bytes > max_bytes:
+                return  # too large to keep: the next write serializes it whole
+            self._items[path] = item
+            while (len(self._items) > max_entries
+                   or sum(i.size_bytes for i in self._items.values()) > max_bytes):
+                self._items.popitem(last=False)
+
+    def paths(self) -> list[Path]:
+        with self._guard:
+            return list(self._items)
+
+
+SERIALIZED = SerializedCache()
+
+
+# ---- the mutator's view: entries copied when first reached ------------------------------------
+
+class TouchTracking(dict):
+    """A store whose entries are shared with the writer's cache until the mutator reaches one:
+    then that entry is deep-copied into it and its key noted, so the cache never changes and
+    only reached entries are serialized again. Every way a dict hands out a value is covered
+    (`store[k]`, `get`, `setdefault`, `pop`, `popitem`, `values`, `items`, `copy`); only an
+    explicit `dict.__getitem__(store, k)` would get past it."""
+
+    def __init__(self, entries: SessionMap) -> None:
+        super().__init__(entries)
+        self.touched: set[Any] = set()
+
+    def _own(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        if key not in self.touched:
+            self.touched.add(key)
+            value = copy.deepcopy(value)
+            dict.__setitem__(self, key, value)
+        return value
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._own(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self._own(key) if key in self else default
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self._own(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            self._own(key)
+        return dict.pop(self, key, *default)
+
+    def popitem(self) -> tuple[Any, Any]:
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self._own(key) for key in list(self)]
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return [(key, self._own(key)) for key in list(self)]
+
+    def copy(self) -> dict[Any, Any]:
+        return dict(self.items())
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.touched.add(key)
+        dict.__setitem__(self, key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> TouchTracking:
+        self.update(other)
+        return self
+
+    def __iter__(self) -> Iterator[Any]:
+        # defined so that dict(store) and {**store} take the slow path through __getitem__
+        return dict.__iter__(self)
+
+
+# ---- the store --------------------------------------------------------------------------------
+
+@dataclass
+class Current:
+    """The store as this instance last read or wrote it: resolved entries and the file's text."""
+
+    store: SessionMap
+    text: Serialized
+
+
+class LateFileStore:
+    """The JSON-file store as it ended: own cache, bounded text cache, splices, prompt blobs."""
+
+    name: ClassVar[str] = "latefile"
+
+    def __init__(self, path: Path, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        self.path = Path(path)
+        self.blobs = blobs_for(self.path.parent / BLOB_FOLDER)
+        self.max_entries = env_int(env, MAX_ENTRIES_ENV, DEFAULT_MAX_ENTRIES)
+        self.max_bytes = env_int(env, MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
+        self._store: SessionMap | None = None  # the writer's own object, never handed out
+        self._version: Version | None = None
+
+    # -- reading
+
+    def load(self) -> SessionMap:
+        raw, _ = read_with_stat(self.path)
+        return resolve(parse_store(raw, self.path), self.blobs, self.path)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """One entry (a copy the caller owns), from this instance's object while the file is
+        the one it last read or wrote, else from a fresh read."""
+        store = self._object_for(_stat(self.path))
+        if store is None:
+            raw, stat = read_with_stat(self.path)
+            store = resolve(parse_store(raw, self.path), self.blobs, self.path)
+            self._store, self._version = store, Version.of(stat)
+        entry = store.get(key)
+        return None if entry is None else copy.deepcopy(entry)
+
+    # -- writing
+
+    def update(self, mutator: Mutator, base_store: SessionMap | None = None) -> UpdateOutcome:
+        del base_store  # the writer reuses its own object, checked against the file
+        with store_lock(self.path):
+            current = self._current()
+            work = TouchTracking(current.store)
+            mutator(work)
+            # the entries as they are now, not copied again on the way out
+            return self._write(current, dict(dict.items(work)), work.touched)
+
+    def update_entry(self, key: str, mutator: EntryMutator) -> UpdateOutcome:
+        """Apply `mutator` to a copy of one entry (None when missing); it changes the entry in
+        place or returns a new one. Only that entry is serialized again."""
+        with store_lock(self.path):
+            current = self._current()
+            found = current.store.get(key)
+            entry = None if found is None else copy.deepcopy(found)
+            returned = mutator(entry)
+            entry = entry if returned is None else returned
+            if entry is None:
+                return UpdateOutcome(wrote=False, reused_base=False)
+            store = dict(current.store)
+            store[key] = entry
+            return self._write(current, store, {key})
+
+    def save(self, store: SessionMap) -> None:
+        with store_lock(self.path):
+            pieces = self._pieces(store, set(store), {})
+            self._commit(dict(store), pieces)
+
+    # -- the caches
+
+    def _object_for(self, stat: os.stat_result | None) -> SessionMap | None:
+        if self._store is None or stat is None or Version.of(stat) != self._version:
+            return None
+        return self._store
+
+    def _current(self) -> Current:
+        """Under the lock: this instance's object and text if the file is still the one they
+        describe (same inode, mtime, size and bytes), else the file read and parsed again."""
+        raw, stat = read_with_stat(self.path)
+        version = Version.of(stat)
+        store = self._object_for(stat)
+        if store is not None:
+            text = SERIALIZED.get(self.path, version)
+            if text is not None and text.data() == raw:
+                return Current(store, text)
+            pieces = self._pieces(store, set(store), {})  # the text was not kept: made again
+            if join_members(pieces.items()) != raw:
+                store = None
+        if store is None:
+            store = resolve(parse_store(raw, self.path), self.blobs, self.path)
+            pieces = self._pieces(store, set(store), {})
+        text = Serialized(version, pieces)
+        self._store, self._version = store, version
+        self._keep(text)
+        return Current(store, text)
+
+    def _pieces(self, store: SessionMap, touched: set[Any],
+                old: dict[str, str]) -> dict[str, str]:
+        """Each entry's text in file order: serialized again if touched or new, else reused."""
+        if not plain_member_order(store):  # array-index keys are written first: all again
+            return {key: member_text(externalized(value, self.blobs), self.path)
+                    for key, value in members_in_order(store)}
+        return {key: (old[key] if key in old and key not in touched
+                      else member_text(externalized(value, self.blobs), self.path))
+                for key, value in store.items()}
+
+    def _write(self, current: Current, store: SessionMap, touched: set[Any]) -> UpdateOutcome:
+        pieces = self._pieces(store, touched, current.text.pieces)
+        if list(pieces.items()) == list(current.text.pieces.items()):  # the file stays as it is
+            return UpdateOutcome(wrote=False, reused_base=False)
+        self._commit(store, pieces)
+        return UpdateOutcome(wrote=True, reused_base=False)
+
+    def _commit(self, store: SessionMap, pieces: dict[str, str]) -> None:
+        self._store = self._version = None  # until the new file is in place
+        self.blobs.flush()  # before the file that refers to them
+        write_atomic(self.path, join_members(pieces.items()))
+        version = Version.of(self.path.stat())
+        self._store, self._version = store, version
+        self._keep(Serialized(version, pieces))
+
+    def _keep(self, text: Serialized) -> None:
+        SERIALIZED.put(self.path, text, self.max_entries, self.max_bytes)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
