@@ -120,6 +120,23 @@ def _parse_members(text: str, path: Path) -> SessionMap:
     return store
 
 
+def decode_value(text: str, index: int, path: Path) -> tuple[Any, int]:
+    """The JSON value at `index` and where it ends, as the store parser reads an entry:
+    `json.JSONDecodeError` when the text is invalid or cut short, `StoreError` naming `path`
+    for a value JSON.parse would not read back (NaN, 1e400, too deep)."""
+    try:
+        return _DECODER.raw_decode(text, index)
+    except json.JSONDecodeError:
+        raise
+    except _Unwritable as exc:
+        raise StoreError(f"{path}: {exc}") from None
+    except ValueError:  # int(): a literal over sys.get_int_max_str_digits() digits
+        raise StoreError(f"{path}: an integer of more than {sys.get_int_max_str_digits()} "
+                         "digits is beyond a double's range") from None
+    except RecursionError:
+        raise too_deep(path) from None
+
+
 def _skip_space(text: str, index: int) -> int:
     return _SPACE.match(text, index).end()
 
