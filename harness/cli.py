@@ -17,6 +17,7 @@ from session_store_harness.commands.compare import compare
 from session_store_harness.commands.conform import conform
 from session_store_harness.commands.gate import gate
 from session_store_harness.commands.generate import generate
+from session_store_harness.commands.import_store import import_store
 from session_store_harness.commands.report import report
 from session_store_harness.commands.run import run
 from session_store_harness.commands.stress import stress
@@ -52,6 +53,7 @@ cli.add_command(stress)
 cli.add_command(ab)
 cli.add_command(conform)
 cli.add_command(check_worker)
+cli.add_command(import_store)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -118,8 +118,11 @@ class SqliteStore:
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
             if not self.database.exists():
-                with contextlib.suppress(FileExistsError):
-                    _import_once(self.path, self.database)
+                _import_once(self.path, self.database)
+            # An import's temp file left now is a killed importer's: with the database in
+            # place, a live one could not link its own anyway.
+            for leftover in self.database.parent.glob(self.database.name + ".*.tmp"):
+                leftover.unlink(missing_ok=True)
             self._connection = _connect(self.database)
         return self._connection
 
@@ -186,9 +189,13 @@ _import_guard = threading.Lock()
 
 
 def _import_once(path: Path, database: Path) -> None:
+    """Import the JSON file unless the database exists, or another process made it meanwhile."""
     with _import_guard:
-        if not database.exists():
+        try:
             import_json(path, database)
+        except StoreError:
+            if not database.exists():
+                raise
 
 
 def _connect(database: Path) -> sqlite3.Connection:

@@ -120,8 +120,9 @@ class _Members:
                 found, self.pos = parse(self.text, self.pos)
                 return found
             except json.JSONDecodeError as exc:
+                into = exc.pos - self.pos  # reading more moves the buffer, not the member
                 if len(self.text) - self.pos > MAX_ENTRY_CHARS or not self.more():
-                    raise self.error(exc.msg, exc.pos) from None
+                    raise self.error(exc.msg, self.pos + into) from None
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
         first = self.skip_space()
@@ -229,8 +230,11 @@ def _publish(tmp: Path, target: Path) -> None:
     """Put the finished database in place unless `target` appeared meanwhile."""
     try:
         os.link(tmp, target)
-    except FileExistsError:
-        raise StoreError(f"{target}: already exists; not replacing it") from None
+    except (FileExistsError, FileNotFoundError):
+        # made meanwhile by another process (which then swept this one's temp file)
+        if target.exists():
+            raise StoreError(f"{target}: already exists; not replacing it") from None
+        raise StoreError(f"{tmp}: removed while importing") from None
     finally:
         tmp.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
