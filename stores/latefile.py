@@ -282,6 +282,7 @@ class TouchTracking(dict):
     def __init__(self, entries: SessionMap) -> None:
         super().__init__(entries)
         self.touched: set[Any] = set()
+        self.assigned: set[Any] = set()  # values the mutator put in
 
     def _own(self, key: Any) -> Any:
         value = dict.__getitem__(self, key)
@@ -322,7 +323,16 @@ class TouchTracking(dict):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.touched.add(key)
+        self.assigned.add(key)
         dict.__setitem__(self, key, value)
+
+    def settled(self) -> SessionMap:
+        """The store as the mutator left it, as a plain dict; what it put in is copied, since
+        the caller may keep and change it after the update."""
+        store = dict(dict.items(self))
+        for key in self.assigned & store.keys():
+            store[key] = copy.deepcopy(store[key])
+        return store
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
@@ -386,8 +396,7 @@ class LateFileStore:
             current = self._current()
             work = TouchTracking(current.store)
             mutator(work)
-            # the entries as they are now, not copied again on the way out
-            return self._write(current, dict(dict.items(work)), work.touched)
+            return self._write(current, work.settled(), work.touched)
 
     def update_entry(self, key: str, mutator: EntryMutator) -> UpdateOutcome:
         """Apply `mutator` to a copy of one entry (None when missing); it changes the entry in
@@ -397,7 +406,7 @@ class LateFileStore:
             found = current.store.get(key)
             entry = None if found is None else copy.deepcopy(found)
             returned = mutator(entry)
-            entry = entry if returned is None else returned
+            entry = entry if returned is None else copy.deepcopy(returned)
             if entry is None:
                 return UpdateOutcome(wrote=False, reused_base=False)
             store = dict(current.store)
@@ -406,8 +415,8 @@ class LateFileStore:
 
     def save(self, store: SessionMap) -> None:
         with store_lock(self.path):
-            pieces = self._pieces(store, set(store), {})
-            self._commit(dict(store), pieces)
+            own = copy.deepcopy(dict(store))  # the caller keeps what it saved
+            self._commit(own, self._pieces(own, set(own), {}))
 
     # -- the caches
 
