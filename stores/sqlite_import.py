@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from session_store_harness.stores.base import StoreError
-from session_store_harness.stores.jsonfile import FILE_MODE, decode_value
+from session_store_harness.stores.jsonfile import FILE_MODE, decode_value, join_members, member_text
 
 CHUNK_BYTES = 1 << 20
 MAX_ENTRY_CHARS = 256 << 20  # a member still unfinished past this is an error, not a read-ahead
@@ -243,3 +243,27 @@ def _publish(tmp: Path, target: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def export_json(database: Path, target: Path) -> int:
+    """Write the sessions of `database` to the new file `target` as the JSON stores write
+    them (`JSON.stringify(store, null, 2)`), a row at a time; the number of sessions."""
+    try:
+        connection = sqlite3.connect(database)
+        rows = connection.execute("SELECT key, entry FROM sessions ORDER BY rowid")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{database}: not a sessions database ({exc})") from None
+    count = 0
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(fd, "wb") as out:
+            for key, text in rows:
+                member = join_members([(key, member_text(json.loads(text), database))])
+                out.write((b"{" if count == 0 else b",") + member[1:-2])
+                count += 1
+            out.write(b"\n}" if count else b"{}")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{database}: cannot read the sessions ({exc})") from None
+    finally:
+        connection.close()
+    return count

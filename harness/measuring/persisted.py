@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from session_store_harness.errors import HarnessError
 from session_store_harness.measuring.strict import InvalidStore, strict_parse, strict_value
 from session_store_harness.stores.base import StoreError
 from session_store_harness.stores.jsonfile import read_bytes
+from session_store_harness.stores.sqlite_import import import_json
 
 BLOB_FOLDER = "skills-prompts"
 _REFERENCE = re.compile(r"sha256:([0-9a-f]{64})")
@@ -63,6 +65,20 @@ class Layout:
         if self.name == "sqlite" and database_of(path).exists():
             return [f for f in _database_files(path) if not f.name.endswith("-shm")]
         return [path]
+
+    def made_once(self, pristine: Path) -> list[Path]:
+        """Files the design makes from a pristine store file, made here once (in the harness)
+        so every repeat starts from a copy of them instead of making them in its first cycle:
+        `sqlite`'s database, by the store's own import."""
+        if self.name != "sqlite":
+            return []
+        database = database_of(pristine)
+        if not database.exists():
+            try:
+                import_json(pristine, database)
+            except StoreError as exc:
+                raise HarnessError(f"{exc} (nothing was run)") from None
+        return [database]
 
     def own_files(self, path: Path) -> set[str]:
         """Names beside the store that the design keeps there on purpose."""

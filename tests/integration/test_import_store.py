@@ -79,3 +79,21 @@ def test_an_unparseable_file_is_one_line_and_leaves_nothing(tmp_path: Path) -> N
     assert_one_line_error(run_cli("import-store", str(tmp_path / "missing.json"),
                                   str(tmp_path / "store.db")), 2,
                           "missing.json: store file does not exist")
+
+
+def test_a_run_measures_a_copy_of_the_users_database(tmp_path: Path) -> None:
+    # GIVEN a user's database, imported from a store file
+    source = generate(GenerateSpec("pr", 1, entries=12), tmp_path / "sessions.json").path
+    database = tmp_path / "mine.db"
+    assert run_cli("import-store", str(source), str(database)).returncode == 0
+    before = (database.read_bytes(), database.stat().st_mtime_ns)
+    # WHEN the sqlite store runs on it (the other stores read the JSON the copy is written as)
+    result = run_cli("run", "--store", "sqlite", "--store-file", str(database), "--cycles", "2",
+                     "--repeat", "1", "--results-dir", str(tmp_path / "results"))
+    # THEN it measures its 12 sessions
+    assert result.returncode == 0, result.stderr
+    meta = json.loads(next((tmp_path / "results").glob("*-sqlite/meta.json")).read_text())
+    assert meta["store"]["entries"] == 12
+    # AND the user's database was only read: same bytes, same mtime, no -wal or -shm beside it
+    assert (database.read_bytes(), database.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.db", "results", "sessions.json"]
