@@ -42,12 +42,14 @@ from typing import Any, ClassVar
 from session_store_harness.stores.base import Mutator, SessionMap, StoreError, UpdateOutcome
 from session_store_harness.stores.jsonfile import (
     FILE_MODE,
+    deep_copy,
     join_members,
     member_text,
     members_in_order,
     parse_store,
     plain_member_order,
     read_with_stat,
+    too_deep,
     write_atomic,
 )
 from session_store_harness.stores.lock import store_lock
@@ -272,6 +274,17 @@ SERIALIZED = SerializedCache()
 
 # ---- the mutator's view: entries copied when first reached ------------------------------------
 
+class _TooDeep(Exception):
+    """An entry too deep to copy; the store names its file."""
+
+
+def _copied(value: Any) -> Any:
+    try:
+        return copy.deepcopy(value)
+    except RecursionError:
+        raise _TooDeep from None
+
+
 class TouchTracking(dict):
     """A store whose entries are shared with the writer's cache until the mutator reaches one:
     then that entry is deep-copied into it and its key noted, so the cache never changes and
@@ -288,7 +301,7 @@ class TouchTracking(dict):
         value = dict.__getitem__(self, key)
         if key not in self.touched:
             self.touched.add(key)
-            value = copy.deepcopy(value)
+            value = _copied(value)
             dict.__setitem__(self, key, value)
         return value
 
@@ -331,7 +344,7 @@ class TouchTracking(dict):
         the caller may keep and change it after the update."""
         store = dict(dict.items(self))
         for key in self.assigned & store.keys():
-            store[key] = copy.deepcopy(store[key])
+            store[key] = _copied(store[key])
         return store
 
     def update(self, *args: Any, **kwargs: Any) -> None:
@@ -386,7 +399,7 @@ class LateFileStore:
             store = resolve(parse_store(raw, self.path), self.blobs, self.path)
             self._store, self._version = store, Version.of(stat)
         entry = store.get(key)
-        return None if entry is None else copy.deepcopy(entry)
+        return None if entry is None else deep_copy(entry, self.path)
 
     # -- writing
 
@@ -395,8 +408,12 @@ class LateFileStore:
         with store_lock(self.path):
             current = self._current()
             work = TouchTracking(current.store)
-            mutator(work)
-            return self._write(current, work.settled(), work.touched)
+            try:
+                mutator(work)
+                settled = work.settled()
+            except _TooDeep:
+                raise too_deep(self.path) from None
+            return self._write(current, settled, work.touched)
 
     def update_entry(self, key: str, mutator: EntryMutator) -> UpdateOutcome:
         """Apply `mutator` to a copy of one entry (None when missing); it changes the entry in
@@ -404,9 +421,9 @@ class LateFileStore:
         with store_lock(self.path):
             current = self._current()
             found = current.store.get(key)
-            entry = None if found is None else copy.deepcopy(found)
+            entry = None if found is None else deep_copy(found, self.path)
             returned = mutator(entry)
-            entry = entry if returned is None else copy.deepcopy(returned)
+            entry = entry if returned is None else deep_copy(returned, self.path)
             if entry is None:
                 return UpdateOutcome(wrote=False, reused_base=False)
             store = dict(current.store)
@@ -415,7 +432,7 @@ class LateFileStore:
 
     def save(self, store: SessionMap) -> None:
         with store_lock(self.path):
-            own = copy.deepcopy(dict(store))  # the caller keeps what it saved
+            own = deep_copy(dict(store), self.path)  # the caller keeps what it saved
             self._commit(own, self._pieces(own, set(own), {}))
 
     # -- the caches

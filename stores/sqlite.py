@@ -30,7 +30,12 @@ from session_store_harness.stores.base import (
     UpdateOutcome,
 )
 from session_store_harness.stores.jsonfile import members_in_order, migrate, plain_member_order
-from session_store_harness.stores.sqlite_import import entry_json, import_json, updated_at
+from session_store_harness.stores.sqlite_import import (
+    entry_json,
+    import_json,
+    sqlite_text,
+    updated_at,
+)
 
 DB_SUFFIX = ".db"
 BUSY_TIMEOUT_S = 10.0  # as the JSON stores' lock
@@ -81,13 +86,13 @@ class SqliteStore:
         a new one; reads and writes that row only."""
         with self._transaction() as connection:
             row = connection.execute("SELECT entry FROM sessions WHERE key = ?",
-                                     (key,)).fetchone()
+                                     (sqlite_text(key, self.path),)).fetchone()
             entry = None if row is None else json.loads(row[0])
             returned = mutator(entry)
             entry = entry if returned is None else returned
             if entry is None:
                 return UpdateOutcome(wrote=False, reused_base=False)
-            text = entry_json(entry, self.database)
+            text = entry_json(entry, self.path)
             if row is not None and row[0] == text:
                 return UpdateOutcome(wrote=False, reused_base=False)
             if row is None:
@@ -160,8 +165,9 @@ class SqliteStore:
                store: SessionMap) -> int:
         """Make the rows hold `store`, touching only rows that differ; the rows touched."""
         if not all(isinstance(key, str) for key in store):
-            raise StoreError(f"{self.database}: cannot save a session key that is not a string")
-        new = {key: entry_json(entry, self.database) for key, entry in store.items()}
+            raise StoreError(f"{self.path}: cannot save a session key that is not a string")
+        new = {sqlite_text(key, self.path): entry_json(entry, self.path)
+               for key, entry in store.items()}
         before = connection.total_changes
         kept = [key for key in old if key in new]
         if list(new)[:len(kept)] != kept:  # reordered: the rows' order is rewritten

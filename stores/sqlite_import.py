@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from session_store_harness.stores.base import StoreError
-from session_store_harness.stores.jsonfile import FILE_MODE, decode_value, join_members, member_text
+from session_store_harness.stores.jsonfile import (
+    FILE_MODE,
+    decode_value,
+    join_members,
+    member_text,
+    too_deep,
+)
 
 CHUNK_BYTES = 1 << 20
 MAX_ENTRY_CHARS = 256 << 20  # a member still unfinished past this is an error, not a read-ahead
@@ -35,13 +41,51 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 
 
 def entry_json(entry: Any, path: Path) -> str:
-    """An entry as its row holds it: compact JSON, ASCII, refusing what JSON cannot hold."""
+    """An entry as its row holds it: compact JSON, ASCII, refusing what JSON cannot hold (the
+    messages of the JSON stores' writer, `jsonfile.serialize_bytes`), naming `path`."""
     try:
-        return json.dumps(entry, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-    except (ValueError, TypeError) as exc:
+        text = json.dumps(entry, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        raise StoreError(f"{path}: cannot save NaN or Infinity: not a finite number (JSON has "
+                         "no NaN or Infinity; JSON.stringify would write null)") from None
+    except TypeError as exc:
         raise StoreError(f"{path}: cannot save {exc}") from None
     except RecursionError:
-        raise StoreError(f"{path}: nested too deeply to save") from None
+        raise too_deep(path) from None
+    if _LONG_DIGITS.search(text):  # rare: only then look for an integer beyond a double
+        _refuse_huge_integers(entry, path)
+    return text
+
+
+_LONG_DIGITS = re.compile(r"\d{309}")
+
+
+def _refuse_huge_integers(value: Any, path: Path) -> None:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2 ** 1024:
+            raise StoreError(f"{path}: cannot save an integer of {item.bit_length()} bits: not "
+                             "a finite number as a double (JSON.stringify would write null)")
+
+
+def json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def sqlite_text(key: str, path: Path) -> str:
+    """A session key as SQLite text can hold it: UTF-8, so no lone UTF-16 surrogate."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StoreError(f"{path}: session key {key!r} holds a lone UTF-16 surrogate, which "
+                         "SQLite text cannot hold") from None
+    return key
 
 
 def updated_at(entry: Any) -> int | None:
@@ -129,7 +173,9 @@ class _Members:
         if not first:
             raise StoreError(f"{self.path}: store file is empty")
         if first != "{":
-            raise StoreError(f"{self.path}: root is not a JSON object")
+            kind = {"[": "array", '"': "string", "t": "boolean", "f": "boolean",
+                    "n": "null"}.get(first, "number")
+            raise StoreError(f"{self.path}: root is a JSON {kind}, expected an object")
         self.pos += 1
         count = 0
         while self.skip_space() != "}":
@@ -144,7 +190,8 @@ class _Members:
             self.skip_space()
             entry = self.value(lambda text, pos: decode_value(text, pos, self.path))
             if not isinstance(entry, dict):
-                raise StoreError(f"{self.path}: entry {key!r} is not a JSON object")
+                raise StoreError(f"{self.path}: entry {key!r} is a JSON {json_type(entry)}, "
+                                 "expected an object")
             count += 1
             yield key, entry
         self.pos += 1
@@ -193,8 +240,11 @@ def _build(members: _Members, tmp: Path, source: Path) -> int:
         connection.execute("BEGIN")
         mixed_case: list[str] = []
 
+        last = [""]
+
         def rows() -> Iterator[tuple[str, str, int | None]]:
             for key, entry in members:
+                last[0] = sqlite_text(key, source)
                 if key != key.lower():
                     mixed_case.append(key)
                 yield key, entry_json(entry, source), updated_at(entry)
@@ -202,7 +252,7 @@ def _build(members: _Members, tmp: Path, source: Path) -> int:
         try:
             connection.executemany("INSERT INTO sessions VALUES (?, ?, ?)", rows())
         except sqlite3.IntegrityError:
-            raise StoreError(f"{source}: a session key appears twice") from None
+            raise StoreError(f"{source}: session key {last[0]!r} appears twice") from None
         migrate_keys(connection, mixed_case)
         connection.execute("COMMIT")
         count = connection.execute("SELECT count(*) FROM sessions").fetchone()[0]
