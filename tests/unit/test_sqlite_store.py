@@ -100,9 +100,9 @@ def test_import_streams_through_a_small_buffer(store_file: Path, tmp_path: Path)
 
 @pytest.mark.parametrize(("content", "fragment"), [
     (b'{"a": {"n": 1},\n "b": {"n": tru}}', r"invalid JSON at line 2 column 13: Expecting value"),
-    (b'{"a": {"n": 1}, "a": {}}', "a session key appears twice"),
-    (b'{"a": [1]}', "entry 'a' is not a JSON object"),
-    (b'[{"a": 1}]', "root is not a JSON object"),
+    (b'{"a": {"n": 1}, "a": {}}', "session key 'a' appears twice"),
+    (b'{"a": [1]}', "entry 'a' is a JSON array, expected an object"),
+    (b'[{"a": 1}]', "root is a JSON array, expected an object"),
     (b"", "store file is empty"),
     (b'\xef\xbb\xbf{"a": {}}', "byte order mark"),
     (b'{"a": {"n": NaN}}', "NaN is not a JSON number"),
