@@ -8,7 +8,7 @@
 // streamed (it parses the file whole): `harness import-store` is the streamed path.
 import crypto from "node:crypto";
 import fs from "node:fs";
-import { StoreError, decode, parse } from "./sessionStore.mjs";
+import { LockTimeout, StoreError, decode, parse } from "./sessionStore.mjs";
 
 export const NEEDS = "the Node sqlite store needs node:sqlite, Node >= 22.5";
 const BUSY_TIMEOUT_MS = 10_000;
@@ -24,8 +24,16 @@ export async function sqliteModule() {
 }
 
 // Rows hold compact JSON, ASCII only, as Python's json.dumps(ensure_ascii=True) writes it.
-const entryJson = (entry) => JSON.stringify(entry).replace(/[\u007f-\uffff]/g,
+const entryJson = (entry) => JSON.stringify(entry).replace(/[\u0080-\uffff]/g,
   (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+// SQLite text is UTF-8: a key holding a lone UTF-16 surrogate cannot be a row's key.
+function sqliteText(key, file) {
+  if (!key.isWellFormed()) {
+    throw new StoreError(`${file}: session key ${JSON.stringify(key)} holds a lone UTF-16 surrogate, which SQLite text cannot hold`);
+  }
+  return key;
+}
 
 function updatedAt(entry) {
   const value = entry?.updatedAt;
@@ -51,7 +59,7 @@ function importJson(DatabaseSync, source, database) {
       db.exec("PRAGMA user_version=1");
       db.exec("BEGIN");
       const insert = db.prepare("INSERT INTO sessions VALUES (?, ?, ?)");
-      for (const [key, entry] of Object.entries(store)) insert.run(key, entryJson(entry), updatedAt(entry));
+      for (const [key, entry] of Object.entries(store)) insert.run(sqliteText(key, source), entryJson(entry), updatedAt(entry));
       db.exec("COMMIT");
       db.exec("PRAGMA journal_mode=WAL");
     } finally {
@@ -112,7 +120,7 @@ export class SqliteStore {
     try {
       this.db.exec("BEGIN IMMEDIATE");
     } catch (error) {
-      throw new StoreError(`${this.database}: database still locked by another writer after 10 s (${error.message})`);
+      throw new LockTimeout(`${this.database}: database still locked by another writer after 10 s (${error.message})`);
     }
     try {
       const result = body();
@@ -135,7 +143,7 @@ export class SqliteStore {
 
   updateEntry(key, mutator) {
     return this.transaction(() => {
-      const row = this.selectOne.get(key);
+      const row = this.selectOne.get(sqliteText(key, this.file));
       let entry = row === undefined ? null : JSON.parse(row.entry);
       const returned = mutator(entry);
       entry = returned ?? entry;
@@ -155,7 +163,7 @@ export class SqliteStore {
   // Only rows that differ are written; a reordered store has its rows written again in order.
   apply(oldRows, store) {
     let old = new Map(oldRows);
-    const next = new Map(Object.keys(store).map((key) => [key, entryJson(store[key])]));
+    const next = new Map(Object.keys(store).map((key) => [sqliteText(key, this.file), entryJson(store[key])]));
     const kept = [...old.keys()].filter((key) => next.has(key));
     const order = [...next.keys()];
     let changed = 0;
