@@ -14,7 +14,7 @@ import pytest
 
 from session_store_harness.generating.generator import GenerateSpec, generate
 from session_store_harness.measuring.persisted import layout_of
-from session_store_harness.stores import StoreError, latefile
+from session_store_harness.stores import StoreError, blobs, latefile
 from session_store_harness.stores.jsonfile import parse, read_bytes, serialize_bytes
 from session_store_harness.stores.latefile import (
     BLOB_FOLDER,
@@ -151,12 +151,13 @@ def test_prompts_are_content_addressed_blobs_shared_between_entries(tmp_path: Pa
     assert loaded == layout_of("latefile", builtin=True).read(path)
 
 
-def test_a_missing_or_altered_blob_is_one_line_naming_it(tmp_path: Path) -> None:
+def test_a_missing_or_altered_blob_is_one_line_naming_it(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "sessions.json"
     path.write_text("{}")
     LateFileStore(path).save({"a": entry_with_prompt("a")})
     blob = next((tmp_path / BLOB_FOLDER).rglob("*.txt"))
-    latefile._BLOBS.clear()  # a new process: nothing remembered
+    monkeypatch.setattr(blobs, "_BLOBS", {})  # a new process: nothing remembered
     blob.write_text(PROMPT + "altered")
     with pytest.raises(StoreError, match=rf"{blob}.* does not match its digest$"):
         LateFileStore(path).load()
