@@ -19,6 +19,7 @@ from session_store_harness.commands.conform import conform
 from session_store_harness.commands.gate import gate
 from session_store_harness.commands.generate import generate
 from session_store_harness.commands.history import history
+from session_store_harness.commands.import_store import import_store
 from session_store_harness.commands.report import report
 from session_store_harness.commands.run import run
 from session_store_harness.commands.stress import stress
@@ -56,6 +57,7 @@ cli.add_command(conform)
 cli.add_command(check_worker)
 cli.add_command(ci)
 cli.add_command(history)
+cli.add_command(import_store)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,12 +9,15 @@ from session_store_harness.stores.base import (
     StoreError,
     UpdateOutcome,
 )
+from session_store_harness.stores.latefile import LateFileStore
 from session_store_harness.stores.padded import PaddedStore
 from session_store_harness.stores.snapshot import SnapshotStore
+from session_store_harness.stores.sqlite import SqliteStore
 from session_store_harness.stores.wholefile import WholeFileStore
 
 STORES: dict[str, type[SessionStore]] = {
-    store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore, PaddedStore)
+    store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore, PaddedStore,
+                                    LateFileStore, SqliteStore)
 }
 
 

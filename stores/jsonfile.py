@@ -120,6 +120,23 @@ def _parse_members(text: str, path: Path) -> SessionMap:
     return store
 
 
+def decode_value(text: str, index: int, path: Path) -> tuple[Any, int]:
+    """The JSON value at `index` and where it ends, as the store parser reads an entry:
+    `json.JSONDecodeError` when the text is invalid or cut short, `StoreError` naming `path`
+    for a value JSON.parse would not read back (NaN, 1e400, too deep)."""
+    try:
+        return _DECODER.raw_decode(text, index)
+    except json.JSONDecodeError:
+        raise
+    except _Unwritable as exc:
+        raise StoreError(f"{path}: {exc}") from None
+    except ValueError:  # int(): a literal over sys.get_int_max_str_digits() digits
+        raise StoreError(f"{path}: an integer of more than {sys.get_int_max_str_digits()} "
+                         "digits is beyond a double's range") from None
+    except RecursionError:
+        raise too_deep(path) from None
+
+
 def _skip_space(text: str, index: int) -> int:
     return _SPACE.match(text, index).end()
 
@@ -196,6 +213,42 @@ def serialize_bytes(store: SessionMap, path: Path | str = "store") -> bytes:
         raise too_deep(Path(path)) from None
     # The error handler runs only where a lone surrogate is: a store without one pays nothing.
     return "".join(chunks).encode("utf-8", _SURROGATES)
+
+
+def member_text(value: Any, path: Path | str = "store") -> str:
+    """One top-level entry's value as `serialize` writes it inside the store (indented 2), so
+    a store's text is `join_members` of its members' texts: what `latefile` splices."""
+    chunks: list[str] = []
+    try:
+        if isinstance(value, dict):
+            _write_object(value, "\n  ", chunks)
+        elif isinstance(value, list | tuple):
+            _write_array(value, "\n  ", chunks)
+        else:
+            chunks.append(_scalar(value))
+    except _Unwritable as exc:
+        raise StoreError(f"{path}: cannot save {exc}") from None
+    except RecursionError:
+        raise too_deep(Path(path)) from None
+    return "".join(chunks)
+
+
+def join_members(members: Iterable[tuple[str, str]]) -> bytes:
+    """The store's bytes from (key, `member_text`) pairs in file order: byte for byte what
+    `serialize_bytes` writes for the store they came from."""
+    text = ",\n  ".join(f"{_quote(key)}: {value}" for key, value in members)
+    return ("{\n  " + text + "\n}" if text else "{}").encode("utf-8", _SURROGATES)
+
+
+def members_in_order(store: SessionMap) -> Iterable[tuple[str, Any]]:
+    """The store's (key text, value) pairs in the order `serialize` writes them."""
+    return _members(store)
+
+
+def plain_member_order(store: SessionMap) -> bool:
+    """True when the store's members are written in its own key order: every key a string
+    that cannot be an array index (JavaScript writes those first)."""
+    return all(type(key) is str and key[:1] not in _DIGITS for key in store)
 
 
 def _write_object(obj: dict, newline: str, out: list[str]) -> None:

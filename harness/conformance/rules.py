@@ -20,9 +20,10 @@ from typing import Any
 
 from session_store_harness.conformance.drivers import StepFailed
 from session_store_harness.conformance.subject import Subject
-from session_store_harness.measuring.stress import InvalidStore, strict_parse
+from session_store_harness.measuring.persisted import JSON_FILE, Layout
+from session_store_harness.measuring.strict import InvalidStore
 from session_store_harness.stores import StoreError
-from session_store_harness.stores.jsonfile import read_bytes, serialize_bytes
+from session_store_harness.stores.jsonfile import serialize_bytes
 from session_store_harness.worker.conform_driver import mutation
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
@@ -62,10 +63,11 @@ class Rule:
 
 # ---- reading the file and comparing stores ----------------------------------------------------
 
-def on_disk(path: Path) -> dict[str, Any]:
-    """The store in the file, or `StepFailed` saying why the file is not one."""
+def on_disk(path: Path, layout: Layout = JSON_FILE) -> dict[str, Any]:
+    """The store on disk (its file; for some designs blobs or a database beside it, read by
+    `measuring/persisted.py`), or `StepFailed` saying why it is not one."""
     try:
-        return strict_parse(read_bytes(path), path)
+        return layout.read(path)
     except (InvalidStore, StoreError) as exc:
         raise StepFailed(f"the file is not a whole store: {exc}") from None
 
@@ -121,7 +123,8 @@ def first_text_field(entry: dict[str, Any]) -> str | None:
 
 def load_roundtrip(subject: Subject) -> Verdict:
     path = subject.fresh_store("load-roundtrip")
-    original, expected = read_bytes(path), on_disk(path)
+    layout = subject.layout
+    original, expected = FileState.of(path, layout), on_disk(path, layout)
     problems: list[str] = []
     with subject.driver(path) as driver:
         compare(problems, "load", expected, driver.do("load", keep="first", reply=True)["store"])
@@ -131,18 +134,22 @@ def load_roundtrip(subject: Subject) -> Verdict:
         driver.do("scribble", handle="second")
         compare(problems, "load after the caller changed two loaded stores", expected,
                 driver.do("load", reply=True)["store"])
-        if read_bytes(path) != original:
+        now = FileState.of(path, layout)
+        # bytes where the files are the same ones; a database made from the file on the first
+        # load (sqlite) is judged by what it holds
+        if ((now.names == original.names and now.data != original.data)
+                or difference(expected, on_disk(path, layout))):
             problems.append("changing what load returned changed the file")
         changes = {"set": {"conform:probe": PROBE}}
         driver.do("update", **changes)
     compare(problems, "the file after the next update (the caller's changes leaked into it)",
-            applied(expected, changes), on_disk(path))
+            applied(expected, changes), on_disk(path, layout))
     return judged(problems, facts=(f"{len(expected)} entries; 3 loads equal the file",))
 
 
 def update_persists(subject: Subject) -> Verdict:
     path = subject.fresh_store("update-persists")
-    before = on_disk(path)
+    before = on_disk(path, subject.layout)
     first, last = next(iter(before)), next(reversed(before))
     changes = {"set": {"conform:persisted": PROBE, first: {"label": "changed by conform"}},
                "delete": [last]}
@@ -150,7 +157,8 @@ def update_persists(subject: Subject) -> Verdict:
     problems: list[str] = []
     with subject.driver(path) as writer:
         writer.do("update", **changes)
-        compare(problems, "the file right after update returned", want, on_disk(path))
+        compare(problems, "the file right after update returned", want,
+                on_disk(path, subject.layout))
     with subject.driver(path) as reader:
         compare(problems, "load by a new store instance in a new process", want,
                 reader.do("load", reply=True)["store"])
@@ -237,7 +245,7 @@ def save_replaces(subject: Subject) -> Verdict:
         replacement = {k: loaded[k] for k in keys[2:]} if len(keys) > 2 else {}
         replacement["conform:saved"] = PROBE
         driver.do("save", store=replacement)
-        compare(problems, "the file after save", replacement, on_disk(path))
+        compare(problems, "the file after save", replacement, on_disk(path, subject.layout))
         compare(problems, "load after save", replacement, driver.do("load", reply=True)["store"])
     with subject.driver(path) as reader:
         compare(problems, "load by a new process after save", replacement,
@@ -248,29 +256,38 @@ def save_replaces(subject: Subject) -> Verdict:
 
 @dataclass(frozen=True)
 class FileState:
-    """What tells a rewritten file from an untouched one."""
+    """What tells a rewritten file from an untouched one (for a database: its files)."""
 
-    inode: int
-    mtime_ns: int
-    data: bytes
+    names: tuple[str, ...]
+    inode: tuple[int, ...]
+    mtime_ns: tuple[int, ...]
+    data: tuple[bytes, ...]
 
     @classmethod
-    def of(cls, path: Path) -> FileState:
-        info = path.stat()
-        return cls(info.st_ino, info.st_mtime_ns, path.read_bytes())
+    def of(cls, path: Path, layout: Layout = JSON_FILE) -> FileState:
+        files = layout.state_files(path)
+        infos = [f.stat() for f in files]
+        return cls(tuple(f.name for f in files), tuple(i.st_ino for i in infos),
+                   tuple(i.st_mtime_ns for i in infos), tuple(f.read_bytes() for f in files))
 
     def changes(self, now: FileState) -> list[str]:
+        if self.names != now.names:
+            return [f"files {', '.join(self.names)} -> {', '.join(now.names)}"]
+        later_ms = ((b - a) / 1e6 for a, b in zip(self.mtime_ns, now.mtime_ns, strict=True))
         return [what for what, differs in (
-            (f"inode {self.inode} -> {now.inode}", self.inode != now.inode),
-            (f"mtime +{(now.mtime_ns - self.mtime_ns) / 1e6:.1f} ms",
-             self.mtime_ns != now.mtime_ns),
+            (f"inode {_joined(self.inode)} -> {_joined(now.inode)}", self.inode != now.inode),
+            (f"mtime +{_joined(later_ms)} ms", self.mtime_ns != now.mtime_ns),
             ("bytes changed" if self.data != now.data else "bytes identical", True),
         ) if differs]
 
 
+def _joined(values: Any) -> str:
+    return ", ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in values)
+
+
 def unchanged_not_rewritten(subject: Subject) -> Verdict:
     path = subject.fresh_store("unchanged-not-rewritten")
-    store = on_disk(path)
+    store = on_disk(path, subject.layout)
     first = next(iter(store))
     same_values = {k: v for k, v in list(store[first].items())[:3]}
     problems: list[str] = []
@@ -281,10 +298,10 @@ def unchanged_not_rewritten(subject: Subject) -> Verdict:
                                {"set": {first: same_values}}),
                               ("changes nothing, given the loaded store as base",
                                {"base": "base"})):
-            before = FileState.of(path)
+            before = FileState.of(path, subject.layout)
             time.sleep(0.02)  # past the file system's timestamp tick: a rewrite shows in mtime
             driver.do("update", **changes)
-            now = FileState.of(path)
+            now = FileState.of(path, subject.layout)
             if now != before:
                 problems.append(f"an update whose mutator {what} rewrote the file: "
                                 f"{', '.join(before.changes(now))}")
@@ -294,10 +311,11 @@ def unchanged_not_rewritten(subject: Subject) -> Verdict:
 
 def base_reuse_safe(subject: Subject) -> Verdict:
     path = subject.fresh_store("base-reuse-safe")
+    layout = subject.layout
     problems: list[str] = []
     with subject.driver(path) as mine:
-        for step, (theirs, what) in enumerate(_their_changes(on_disk(path)), start=1):
-            found_by_both = on_disk(path)
+        for step, (theirs, what) in enumerate(_their_changes(on_disk(path, layout)), start=1):
+            found_by_both = on_disk(path, layout)
             mine.do("load", keep=f"base-{step}")
             size = path.stat().st_size
             with subject.driver(path) as other:
@@ -305,7 +323,8 @@ def base_reuse_safe(subject: Subject) -> Verdict:
             what += ", keeping the file's size," if path.stat().st_size == size else ""
             ours = {"set": {f"conform:mine-{step}": PROBE}}
             mine.do("update", base=f"base-{step}", **ours)
-            found = difference(applied(applied(found_by_both, theirs), ours), on_disk(path))
+            found = difference(applied(applied(found_by_both, theirs), ours),
+                               on_disk(path, layout))
             if found:
                 problems.append(f"another process {what} after this one loaded; "
                                 f"update(mutator, base_store=loaded) then wrote a file "
@@ -338,15 +357,19 @@ def file_mode(subject: Subject) -> Verdict:
             ("update", lambda: driver.do("update", set={"conform:probe": PROBE}))]
         if driver.has_save:
             steps.append(("save", lambda: driver.do(
-                "save", store=applied(on_disk(path), {"set": {"conform:saved": PROBE}}))))
+                "save", store=applied(on_disk(path, subject.layout),
+                                      {"set": {"conform:saved": PROBE}}))))
         for what, step in steps:
-            os.chmod(path, 0o600)  # each step judged on its own, from the gateway's mode
-            was = stat.S_IMODE(path.stat().st_mode)
+            for file in subject.layout.files(path):
+                os.chmod(file, 0o600)  # each step judged on its own, from the gateway's mode
+            was = 0o600
             step()
-            now = stat.S_IMODE(path.stat().st_mode)
-            if now & ~was:
-                problems.append(f"after {what}: mode {now:04o}, wider than {was:04o} "
-                                f"({_widened(now & ~was)})")
+            for file in subject.layout.files(path):  # the store's file, and its blobs or db
+                now = stat.S_IMODE(file.stat().st_mode)
+                name = "" if file == path else f"{file.relative_to(path.parent)} "
+                if now & ~was:
+                    problems.append(f"after {what}: {name}mode {now:04o}, wider than "
+                                    f"{was:04o} ({_widened(now & ~was)})")
     return judged(problems, facts=(f"mode 0600 kept through {' and '.join(w for w, _ in steps)}"
                                    " (the driver's umask is 022)",))
 
@@ -359,24 +382,32 @@ def _widened(bits: int) -> str:
 
 def file_format(subject: Subject) -> Verdict:
     path = subject.fresh_store("format")
+    layout = subject.layout
     problems: list[str] = []
     warnings: list[str] = []
     with subject.driver(path) as driver:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("update", lambda: driver.do("update", set={"conform:format": AWKWARD}))]
         if driver.has_save:
-            steps.append(("save", lambda: driver.do("save", store=on_disk(path))))
+            steps.append(("save", lambda: driver.do("save", store=on_disk(path, layout))))
         for what, step in steps:
             step()
             try:
-                store = on_disk(path)
+                on_disk(path, layout)  # whole and strictly valid, blobs or rows included
+                data = layout.json_text(path)
+                store = None if data is None else on_disk(path)  # the text as it is
             except StepFailed as exc:
                 problems.append(f"after {what}: {exc}")
                 continue
-            if (expected := serialize_bytes(store, path)) != (data := path.read_bytes()):
+            if store is None:  # a database: its rows were read strictly, no text to lay out
+                continue
+            if (expected := serialize_bytes(store, path)) != data:
                 note = f"after {what}: not the JSON.stringify(store, null, 2) text the " \
                        f"gateway writes ({_first_byte_difference(expected, data)})"
                 (problems if subject.target.builtin else warnings).append(note)
+    if layout.json_text(path) is None:
+        return judged(problems, warnings, facts=(
+            "every row one JSON object, read strictly (a database: no text to lay out)",))
     return judged(problems, warnings, facts=(
         "one JSON object of objects, byte for byte JSON.stringify(store, null, 2)",))
 

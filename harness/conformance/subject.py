@@ -13,6 +13,7 @@ from pathlib import Path
 
 from session_store_harness.conformance.drivers import Driver
 from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.measuring.persisted import Layout, layout_of
 from session_store_harness.measuring.stress import (
     ConcurrencyResult,
     CrashResult,
@@ -37,6 +38,7 @@ class Subject:
         self.writers, self.updates = writers, updates
         self.crash_trials, self.seed = crash_trials, seed
         self.step_timeout_s = step_timeout_s
+        self.layout: Layout = layout_of(target.spec, target.builtin)  # how to read its files
         self._drivers = itertools.count(1)
         (scratch / "printed").mkdir()
 

@@ -19,6 +19,8 @@ from session_store_harness.measuring.processes import child_env, node_binary, py
 from session_store_harness.measuring.runner import NODE_WORKER
 from session_store_harness.model.store_spec import BUILTIN, StoreSpec
 
+# Built-ins that need something of the runtime (node:sqlite, Node >= 22.5): loaded to check.
+NEEDS_THE_RUNTIME = {("node", "sqlite")}
 PREFLIGHT_TIMEOUT_S = 120.0  # a TypeScript loader compiles the module first
 # Node prints an uncaught error as a stack trace: its message is the line naming the error.
 _ERROR_LINE = re.compile(r"^(node: |\w*Error\b|\w+ \[ERR_)")
@@ -28,7 +30,8 @@ def check_loadable(spec: StoreSpec, env: Mapping[str, str] = ()) -> None:
     """Refuse, in one line, a store the worker could not load; `env` is the run's --env."""
     if spec.runtime == "node":
         node_binary()  # refuse before any work when Node.js is missing
-    if spec.kind == BUILTIN or spec.runtime not in ("python", "node"):
+    if spec.runtime not in ("python", "node") or (
+            spec.kind == BUILTIN and (spec.runtime, spec.target) not in NEEDS_THE_RUNTIME):
         return  # a --worker-cmd program was found when parsed; check-worker tests the rest
     result = _run(_command(spec), env, spec)
     if result.returncode != 0:

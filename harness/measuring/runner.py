@@ -24,6 +24,7 @@ import psutil
 
 from session_store_harness import stores
 from session_store_harness.errors import HarnessError
+from session_store_harness.measuring.persisted import Layout, layout_of
 from session_store_harness.measuring.processes import (
     child_env,
     describe_interruption,
@@ -227,7 +228,8 @@ def run_repeat(config: RunConfig, pristine: Path, folder: Path, layout: dict[str
     nothing was measured, so there is no result folder to keep.
     """
     try:
-        store_path = _fresh_copy(pristine, folder)
+        store_path = _fresh_copy(pristine, folder, layout_of(config.spec.target,
+                                                             config.spec.kind == BUILTIN))
     except OSError as exc:  # a full or vanished TMPDIR
         problem = _copy_failed(folder.name, folder.parent, exc)
         if first:
@@ -236,11 +238,12 @@ def run_repeat(config: RunConfig, pristine: Path, folder: Path, layout: dict[str
     return run_worker(config, store_path, folder, on_cycle, layout=layout)
 
 
-def _fresh_copy(pristine: Path, folder: Path) -> Path:
+def _fresh_copy(pristine: Path, folder: Path, layout: Layout) -> Path:
     folder.mkdir()
     store_path = folder / pristine.name
-    shutil.copyfile(pristine, store_path)
-    os.chmod(store_path, 0o600)
+    for source in (pristine, *layout.made_once(pristine)):  # sqlite: its database too
+        shutil.copyfile(source, folder / source.name)
+        os.chmod(folder / source.name, 0o600)
     return store_path
 
 

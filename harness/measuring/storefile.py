@@ -16,8 +16,10 @@ from session_store_harness.model.run import StoreInfo
 from session_store_harness.stores import StoreError
 from session_store_harness.stores.base import SessionMap
 from session_store_harness.stores.jsonfile import parse, read_bytes, serialize_bytes
+from session_store_harness.stores.sqlite_import import export_json
 
 STORE_NAME = "sessions.json"
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
 # Frames kept free below the recursion limit for the worker's calls around a store's copy.
 WORKER_STACK_HEADROOM = 100
 
@@ -42,15 +44,47 @@ def prepare_store(config: RunConfig, scratch: Path) -> tuple[Path, StoreInfo]:
 
 def copy_user_store(source_path: Path, path: Path) -> tuple[int, str]:
     """Copy the user's store to `path` and check it (`checked_entries`), for `run`, `ab` and
-    `stress` alike; its entry count and where it came from."""
+    `stress` alike; its entry count and where it came from. A `sqlite` store's database
+    (`harness import-store`) is copied beside `path` as `<path>.db` and written out as the JSON
+    file every other store reads: the user's database is only ever read, by copying it."""
     if not source_path.is_file():
         raise HarnessError(f"{source_path}: store file does not exist or is not a file")
+    if _is_database(source_path):
+        _copy_database(source_path, path)
+        return checked_entries(path, source_path), str(source_path.resolve())
     try:
         shutil.copyfile(source_path, path)
     except PermissionError:
         raise HarnessError(f"{source_path}: no permission to read the store file") from None
     os.chmod(path, 0o600)
     return checked_entries(path, source_path), str(source_path.resolve())
+
+
+def _is_database(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _copy_database(source: Path, path: Path) -> None:
+    """The database and its write-ahead log (what is committed but not yet checkpointed into
+    the database lives there) copied under the `sqlite` store's name for `path`, then
+    exported. Copy a database no gateway is writing: the two files are copied one by one."""
+    copy = path.with_name(path.name + ".db")
+    try:
+        for suffix in ("", "-wal"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{copy}{suffix}")
+                os.chmod(f"{copy}{suffix}", 0o600)
+    except PermissionError:
+        raise HarnessError(f"{source}: no permission to read the database") from None
+    try:
+        export_json(copy, path)
+    except StoreError as exc:
+        raise HarnessError(f"{str(exc).replace(str(copy), str(source))} (nothing was "
+                           "run)") from None
 
 
 def checked_entries(copy: Path, source: Path) -> int:

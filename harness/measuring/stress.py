@@ -27,14 +27,15 @@ from typing import Any
 
 from session_store_harness.errors import WRITER_LOCK_TIMEOUT, HarnessError
 from session_store_harness.generating.generator import GenerateSpec, generate
+from session_store_harness.measuring.persisted import Layout, layout_of
 from session_store_harness.measuring.preflight import check_loadable
 from session_store_harness.measuring.processes import child_env
 from session_store_harness.measuring.storefile import copy_user_store
+from session_store_harness.measuring.strict import InvalidStore, strict_parse  # noqa: F401 (importers)
 from session_store_harness.measuring.targets import StoreTarget, target_of
 from session_store_harness.model.config import RUNTIME_STORES, check_range
 from session_store_harness.model.store_spec import BUILTIN, StoreSpec, builtin_spec
 from session_store_harness.stores import STORES, StoreError, store_class
-from session_store_harness.stores.jsonfile import read_bytes
 from session_store_harness.stores.lock import lock_path_for
 from session_store_harness.worker.stress_writer import SHARED_KEY, mutator
 
@@ -251,11 +252,12 @@ def concurrency(target: StoreTarget, path: Path, writers: int, updates: int,
     processes = {key: subprocess.Popen(
         writer_command(target, path, key, updates, True, reuse, start_at_ms, entry),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()) for key in keys}
-    reads = _Reader(path)
+    layout = layout_of(target.spec, target.builtin)
+    reads = _Reader(path, layout)
     reads.start()
     exits = {key: finish(process) for key, process in processes.items()}
     reads.stop()
-    final, final_invalid = _final_store(path)
+    final, final_invalid = _final_store(path, layout)
     return ConcurrencyResult(
         writers=writers, updates_each=updates, reuse_loaded_store=reuse,
         shared_count=_count(final, SHARED_KEY),
@@ -266,21 +268,21 @@ def concurrency(target: StoreTarget, path: Path, writers: int, updates: int,
         leftovers=_leftovers(path, permanent),
         completed={key: e.completed for key, e in exits.items() if e.completed is not None},
         timeouts=[e.message for e in exits.values() if e.exit_code == WRITER_LOCK_TIMEOUT],
-        first_invalid_read=reads.first_error or _why_invalid(path))
+        first_invalid_read=reads.first_error or _why_invalid(path, layout))
 
 
-def _final_store(path: Path) -> tuple[dict[str, Any], int]:
+def _final_store(path: Path, layout: Layout) -> tuple[dict[str, Any], int]:
     """The store the writers left, or nothing (counted as an invalid read) if it is not one."""
     try:
-        return strict_parse(read_bytes(path), path), 0
+        return layout.read(path), 0
     except (InvalidStore, StoreError):
         return {}, 1
 
 
-def _why_invalid(path: Path) -> str:
+def _why_invalid(path: Path, layout: Layout) -> str:
     """Why the file is not a store now, or "" if it is one."""
     try:
-        strict_parse(read_bytes(path), path)
+        layout.read(path)
     except (InvalidStore, StoreError) as exc:
         return str(exc)
     return ""
@@ -295,7 +297,8 @@ def crashes(target: StoreTarget, path: Path, trials: int, seed: int,
             max_delay_s: float = 0.4, reuse: bool = False) -> CrashResult:
     """Kill a busy writer `trials` times; after each, check the file, then write once more."""
     rng = random.Random(seed)
-    others = {k: v for k, v in strict_parse(read_bytes(path), path).items() if k != CRASH_KEY}
+    layout = layout_of(target.spec, target.builtin)
+    others = {k: v for k, v in layout.read(path).items() if k != CRASH_KEY}
     corrupt = backwards = leftovers = failed_next = 0
     left = {"temp files": 0, "locks": 0}
     permanent = _own_files(target, path)
@@ -311,7 +314,7 @@ def crashes(target: StoreTarget, path: Path, trials: int, seed: int,
         left["temp files"] += len(list(path.parent.glob(path.name + ".*.tmp")))
         left["locks"] += lock_path_for(path).exists()
         try:
-            now = strict_parse(read_bytes(path), path)
+            now = layout.read(path)
         except (InvalidStore, StoreError) as exc:
             corrupt += 1
             first_corruption = first_corruption or f"kill {trial}: {exc}"
@@ -350,7 +353,7 @@ def _own_files(target: StoreTarget, path: Path) -> set[str]:
     """The files a store keeps beside its file by design, seen after one clean update (a lock
     file some stores leave for good, such as one they only `flock`): not leftovers."""
     write_once(target, path)
-    return set(_leftovers(path))
+    return set(_leftovers(path)) | layout_of(target.spec, target.builtin).own_files(path)
 
 
 def _leftovers(path: Path, permanent: set[str] = frozenset()) -> list[str]:
@@ -360,61 +363,13 @@ def _leftovers(path: Path, permanent: set[str] = frozenset()) -> list[str]:
                   if p.name != path.name and p.name not in permanent)
 
 
-class InvalidStore(Exception):
-    """The file is not a store the gateway's JSON.parse would read back unchanged."""
-
-
-def _not_finite(literal: str) -> float:
-    raise InvalidStore(f"{literal} is not a finite number")
-
-
-def _finite_float(literal: str) -> float:
-    value = float(literal)
-    if value in (float("inf"), float("-inf")):
-        _not_finite(literal)
-    return value
-
-
-def _finite_int(literal: str) -> int:
-    try:
-        value = int(literal)
-        float(value)  # JSON.parse reads an integer beyond a double's range as Infinity
-    except (OverflowError, ValueError):
-        _not_finite(f"an integer of {len(literal)} characters")
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise InvalidStore("a key appears twice in one object")
-    return obj
-
-
-_STRICT = json.JSONDecoder(parse_float=_finite_float, parse_int=_finite_int,
-                           parse_constant=_not_finite, object_pairs_hook=_unique_keys)
-
-
-def strict_parse(raw: bytes, path: Path) -> dict[str, Any]:
-    """The store in `raw`, or `InvalidStore`: independent of the stores' own parser, and
-    stricter than JSON.parse where it would lose data (NaN, Infinity, 1e400, duplicate keys)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raise InvalidStore(f"{path}: starts with a byte order mark")
-    try:
-        store = _STRICT.decode(raw.decode("utf-8"))
-    except (InvalidStore, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidStore(f"{path}: {exc}") from None
-    if not isinstance(store, dict) or not all(isinstance(e, dict) for e in store.values()):
-        raise InvalidStore(f"{path}: not a JSON object of objects")
-    return store
-
-
 class _Reader(threading.Thread):
     """Parses the store over and over while writers run: every read must be a valid store."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, layout: Layout) -> None:
         super().__init__(daemon=True)
         self.path = path
+        self.layout = layout
         self.count = self.invalid = 0
         self.first_error = ""
         self._stop_event = threading.Event()
@@ -422,7 +377,7 @@ class _Reader(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                strict_parse(read_bytes(self.path), self.path)
+                self.layout.read(self.path)
             except (InvalidStore, StoreError) as exc:
                 self.invalid += 1
                 self.first_error = self.first_error or str(exc)

@@ -368,3 +368,6 @@ export class SnapshotStore extends WholeFileStore {
 }
 
 export const STORES = { wholefile: WholeFileStore, snapshot: SnapshotStore };
+
+// Shared with the later designs (latefile.mjs, sqlite.mjs): one reader, parser, lock and writer.
+export { decode, envInt, parse, withLock, writeAtomic };

@@ -6,10 +6,17 @@
 // only.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { LateFileStore } from "./latefile.mjs";
 import { STORES, StoreError } from "./sessionStore.mjs";
+import { createSqliteStore, sqliteModule } from "./sqlite.mjs";
 
-export const BUILTINS = Object.fromEntries(
-  Object.entries(STORES).map(([name, Store]) => [name, (file) => new Store(file)]));
+export const BUILTINS = {
+  ...Object.fromEntries(Object.entries(STORES).map(([name, Store]) => [name, (file) => new Store(file)])),
+  latefile: (file) => new LateFileStore(file),
+  sqlite: (file) => createSqliteStore(file), // needs node:sqlite: refused in one line without it
+};
+// What a built-in needs from the runtime, checked by the preflight before anything runs.
+const BUILTIN_NEEDS = { sqlite: sqliteModule };
 const REQUIRED_METHODS = ["load", "update"];
 const INTERFACE_DOC = "docs/store-interface.md";
 
@@ -20,7 +27,10 @@ function oneLine(error) {
 
 /** The function that makes the store `target` names: a built-in's, or a module's createStore. */
 export async function storeFactory(target) {
-  if (Object.hasOwn(BUILTINS, target)) return BUILTINS[target];
+  if (Object.hasOwn(BUILTINS, target)) {
+    await BUILTIN_NEEDS[target]?.();
+    return BUILTINS[target];
+  }
   if (!path.isAbsolute(target)) {
     throw new StoreError(`unknown store ${JSON.stringify(target)} for node; built-in: ${Object.keys(BUILTINS).join(", ")}, or a module's absolute path`);
   }

@@ -12,10 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from session_store_harness.measuring.persisted import layout_of
 from session_store_harness.stores import STORES, LockTimeout, StoreError
 from session_store_harness.stores.lock import claim_path_for, lock_path_for, store_lock
 from session_store_harness.stores.snapshot import MAX_BYTES_ENV, SnapshotStore
 from session_store_harness.stores.wholefile import WholeFileStore
+
+
+def on_disk(store_name: str, path: Path) -> dict:
+    """What the store keeps, read by the harness: the file, with latefile's blobs resolved, or
+    sqlite's database beside it."""
+    return layout_of(store_name, builtin=True).read(path)
 
 
 def set_label(key: str, label: str):
@@ -44,7 +51,7 @@ def test_updates_persist(store_name: str, small_store: Path) -> None:
     key = next(iter(loaded))
     outcome = store.update(set_label(key, "persisted"), base_store=loaded)
     assert outcome.wrote
-    assert json.loads(small_store.read_text())[key]["label"] == "persisted"
+    assert on_disk(store_name, small_store)[key]["label"] == "persisted"
     assert STORES[store_name](small_store).load()[key]["label"] == "persisted"
 
 
@@ -67,26 +74,30 @@ def test_a_stale_base_snapshot_never_loses_another_processs_write(store_name: st
     write_from_another_process(small_store, store_name, first, "theirs")
     outcome = store.update(set_label(second, "ours"), base_store=loaded)
     # THEN both writes are in the file, and our stale snapshot was not reused
-    on_disk = json.loads(small_store.read_text())
-    assert on_disk[first]["label"] == "theirs"
-    assert on_disk[second]["label"] == "ours"
+    found = on_disk(store_name, small_store)
+    assert found[first]["label"] == "theirs"
+    assert found[second]["label"] == "ours"
     assert not outcome.reused_base
 
 
 def test_writes_are_private_atomic_and_leave_nothing_behind(store_name: str,
                                                             small_store: Path) -> None:
-    leftover = small_store.with_name("sessions.json.dead-writer.tmp")
-    leftover.write_text("{")  # what a writer killed mid-write leaves
+    # what a writer killed mid-write leaves (sqlite: mid-import, its database made since)
+    leftover = small_store.with_name("sessions.json.db.dead-import.tmp" if store_name == "sqlite"
+                                     else "sessions.json.dead-writer.tmp")
+    leftover.write_text("{")
     store = STORES[store_name](small_store)
     store.update(set_label(next(iter(store.load())), "x"))
-    assert stat.S_IMODE(small_store.stat().st_mode) == 0o600
-    assert sorted(p.name for p in small_store.parent.iterdir()) == ["sessions.json"]
+    layout = layout_of(store_name, builtin=True)
+    assert {stat.S_IMODE(f.stat().st_mode) for f in layout.files(small_store)} == {0o600}
+    assert sorted(p.name for p in small_store.parent.iterdir()
+                  if p.name not in layout.own_files(small_store)) == ["sessions.json"]
 
 
 def test_save_replaces_the_whole_store(store_name: str, small_store: Path) -> None:
     store = STORES[store_name](small_store)
     store.save({"agent:main:main": {"sessionId": "s", "updatedAt": 1}})
-    assert json.loads(small_store.read_text()) == {
+    assert on_disk(store_name, small_store) == {
         "agent:main:main": {"sessionId": "s", "updatedAt": 1}}
     assert STORES[store_name](small_store).load() == {
         "agent:main:main": {"sessionId": "s", "updatedAt": 1}}
