@@ -184,7 +184,7 @@ def entry_update_persists(subject: Subject) -> Verdict:
     if skip := _entry_skip(subject, "get", "update_entry"):
         return skip
     path = subject.fresh_store("entry-update-persists")
-    before = on_disk(path)
+    before = on_disk(path, subject.layout)
     first = next(iter(before))
     problems: list[str] = []
     want = applied(before, {"set": {first: {"label": "changed by update_entry"},
@@ -196,7 +196,7 @@ def entry_update_persists(subject: Subject) -> Verdict:
             problems.append(f"get of a key not in the store returned {_short(absent)}, not None")
         writer.do("update_entry", key=first, set={"label": "changed by update_entry"})
         writer.do("update_entry", key=ENTRY_KEY, set=PROBE)
-        compare(problems, "the file right after update_entry returned", want, on_disk(path))
+        compare(problems, "the file right after update_entry returned", want, on_disk(path, subject.layout))
     with subject.driver(path) as reader:
         for key in (first, ENTRY_KEY):
             compare(problems, f"get({key!r}) by a new store instance in a new process",
