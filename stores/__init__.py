@@ -11,10 +11,12 @@ from session_store_harness.stores.base import (
 )
 from session_store_harness.stores.padded import PaddedStore
 from session_store_harness.stores.snapshot import SnapshotStore
+from session_store_harness.stores.snapshot_lean import LeanSnapshotStore
 from session_store_harness.stores.wholefile import WholeFileStore
 
 STORES: dict[str, type[SessionStore]] = {
-    store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore, PaddedStore)
+    store.name: store for store in (WholeFileStore, SnapshotStore, LeanSnapshotStore,
+                                   BallastStore, PaddedStore)
 }
 
 
