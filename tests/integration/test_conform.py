@@ -40,9 +40,10 @@ def statuses(spec: str, runtime: str = "python") -> tuple[dict[str, str], dict[s
 
 
 @pytest.mark.parametrize(("store", "runtime"), [
-    ("wholefile", "python"), ("snapshot", "python"),
+    ("wholefile", "python"), ("snapshot", "python"), ("snapshot-lean", "python"),
     pytest.param("wholefile", "node", marks=NEEDS_NODE),
-    pytest.param("snapshot", "node", marks=NEEDS_NODE)])
+    pytest.param("snapshot", "node", marks=NEEDS_NODE),
+    pytest.param("snapshot-lean", "node", marks=NEEDS_NODE)])
 def test_the_built_in_stores_pass_every_rule(store: str, runtime: str) -> None:
     # GIVEN a built-in store WHEN every rule runs on it
     found, evidence = statuses(store, runtime)
