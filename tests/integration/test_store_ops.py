@@ -23,6 +23,7 @@ from session_store_harness.measuring.store_ops import (
     OpCount,
     count_all,
 )
+from session_store_harness.model.store_spec import NODE_BUILTINS
 from session_store_harness.stores.snapshot import SnapshotStore
 from session_store_harness.stores.snapshot_lean import LeanSnapshotStore
 from session_store_harness.stores.wholefile import WholeFileStore
@@ -195,3 +196,12 @@ def test_node_snapshot_leaves_a_snapshot_its_caller_changed_alone(small_store: P
     assert result["second"] != "ours"
     assert on_disk[second]["label"] == "ours" and "callerNote" not in on_disk[first]
 
+
+
+@needs_node
+def test_every_node_store_is_known_to_the_harness_by_name() -> None:
+    script = (f"import {{ STORES }} from {json.dumps(NODE_STORE.as_uri())};"
+              "console.log(JSON.stringify(Object.keys(STORES)));")
+    done = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True,
+                          text=True, check=True, timeout=60)
+    assert set(NODE_BUILTINS) == set(json.loads(done.stdout)) >= set(DESIGNS)
