@@ -50,10 +50,11 @@ bench: setup ## Benchmarks: generator time and peak RSS (7600 KB, 1 GiB), pyperf
 	$(BIN)/harness check-memory --limit-mb 100 --name generate-1GiB -- \
 		$(BIN)/harness generate --target-kb 1048576 -o $$dir/store-1GiB.json; \
 	rm -f $$dir/store-1GiB.json; \
-	for store in wholefile snapshot; do \
+	for store in wholefile snapshot snapshot-lean; do \
 		$(BIN)/harness bench --store $$store --target-kb 7600 --fast -o $$dir/$$store.json; \
 	done; \
-	$(BIN)/python -m pyperf compare_to $$dir/wholefile.json $$dir/snapshot.json --table; \
+	$(BIN)/python -m pyperf compare_to $$dir/wholefile.json $$dir/snapshot.json \
+		$$dir/snapshot-lean.json --table; \
 	echo "bench results: $$dir"
 
 ops-table: setup ## Print the README's table of each store's whole-store operations per cycle
