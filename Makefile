@@ -10,7 +10,7 @@ DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
 DEMO_ARGS := --cycles 50 --sample-every 10 --repeat 5
 BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
 
-.PHONY: help setup demo notebook analyse test stress bench lint clean
+.PHONY: help setup demo notebook analyse test stress bench ops-table lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -55,11 +55,15 @@ bench: setup ## Benchmarks: generator time and peak RSS (7600 KB, 1 GiB), pyperf
 	$(BIN)/harness check-memory --limit-mb 100 --name generate-1GiB -- \
 		$(BIN)/harness generate --target-kb 1048576 -o $$dir/store-1GiB.json; \
 	rm -f $$dir/store-1GiB.json; \
-	for store in wholefile snapshot; do \
+	for store in wholefile snapshot snapshot-lean; do \
 		$(BIN)/harness bench --store $$store --target-kb 7600 --fast -o $$dir/$$store.json; \
 	done; \
-	$(BIN)/python -m pyperf compare_to $$dir/wholefile.json $$dir/snapshot.json --table; \
+	$(BIN)/python -m pyperf compare_to $$dir/wholefile.json $$dir/snapshot.json \
+		$$dir/snapshot-lean.json --table; \
 	echo "bench results: $$dir"
+
+ops-table: setup ## Print the README's table of each store's whole-store operations per cycle
+	$(BIN)/python -m session_store_harness.measuring.store_ops
 
 lint: setup ## ruff lint only
 	$(BIN)/ruff check .

@@ -12,12 +12,13 @@ from session_store_harness.stores.base import (
 from session_store_harness.stores.latefile import LateFileStore
 from session_store_harness.stores.padded import PaddedStore
 from session_store_harness.stores.snapshot import SnapshotStore
+from session_store_harness.stores.snapshot_lean import LeanSnapshotStore
 from session_store_harness.stores.sqlite import SqliteStore
 from session_store_harness.stores.wholefile import WholeFileStore
 
 STORES: dict[str, type[SessionStore]] = {
-    store.name: store for store in (WholeFileStore, SnapshotStore, BallastStore, PaddedStore,
-                                    LateFileStore, SqliteStore)
+    store.name: store for store in (WholeFileStore, SnapshotStore, LeanSnapshotStore,
+                                    BallastStore, PaddedStore, LateFileStore, SqliteStore)
 }
 
 

@@ -177,6 +177,25 @@ def migrate(store: SessionMap) -> None:
             store[key.lower()] = store.pop(key)
 
 
+def normalize_delivery(store: SessionMap) -> None:
+    """The gateway's delivery-field normalization on load and save, in place.
+
+    An entry whose `deliveryContext.to` no longer matches its `lastTo` gets its delivery
+    context rebuilt: `to` follows `lastTo` and a null `threadId` is dropped. Entries already
+    consistent are left as they are, so after an update the file differs only in the entries
+    whose `lastTo` changed (docs/store-behaviour.md, "What the real store does per cycle").
+    """
+    for entry in store.values():
+        if type(entry) is not dict:
+            continue  # a caller's save may hold anything; serializing judges it
+        context = entry.get("deliveryContext")
+        last_to = entry.get("lastTo")
+        if type(context) is dict and type(last_to) is str and context.get("to") != last_to:
+            context["to"] = last_to
+            if "threadId" in context and context["threadId"] is None:
+                del context["threadId"]
+
+
 def deep_copy(store: SessionMap, path: Path) -> SessionMap:
     """`copy.deepcopy`, refusing in one line a store too deep for it (2 frames per level)."""
     try:

@@ -196,7 +196,8 @@ def entry_update_persists(subject: Subject) -> Verdict:
             problems.append(f"get of a key not in the store returned {_short(absent)}, not None")
         writer.do("update_entry", key=first, set={"label": "changed by update_entry"})
         writer.do("update_entry", key=ENTRY_KEY, set=PROBE)
-        compare(problems, "the file right after update_entry returned", want, on_disk(path, subject.layout))
+        compare(problems, "the file right after update_entry returned", want,
+                on_disk(path, subject.layout))
     with subject.driver(path) as reader:
         for key in (first, ENTRY_KEY):
             compare(problems, f"get({key!r}) by a new store instance in a new process",

@@ -39,7 +39,7 @@ RUNTIMES = ("python", "node")  # what --runtime chooses: the harness's own worke
 COMMAND = "command"  # the runtime of a --worker-cmd program: whatever it is written in
 ENTRY_POINT_GROUP = "session_store_harness.stores"
 NODE_EXTENSIONS = (".mjs", ".js", ".cjs", ".ts", ".mts", ".cts")
-NODE_BUILTINS = ("wholefile", "snapshot", "latefile", "sqlite")
+NODE_BUILTINS = ("wholefile", "snapshot", "snapshot-lean", "latefile", "sqlite")
 DEFAULT_COMMAND_STORE = "default"  # --store passed to a worker command given none
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -1,7 +1,8 @@
 // The gateway's session stores in Node.js, standard library only, as in
-// docs/store-behaviour.md ("Before the fix", "The fix"; differences from the real store in
-// "How this repository models it"):
-// `wholefile` (before the fix) and `snapshot` (after it). The Python twins are in stores/*.py.
+// docs/store-behaviour.md ("Before the fix", "The fix", "What the real store does per cycle";
+// differences from the real store in "How this repository models it"):
+// `wholefile` (before the fix), `snapshot` (after it) and `snapshot-lean` (a leaner fix, this
+// repository's earlier model of it). The Python twins are in stores/*.py.
 // For the same store both languages write byte-identical files (JSON.stringify is the reference;
 // tests/integration/test_store_parity.py) and take a stale lock over the same way.
 import crypto from "node:crypto";
@@ -243,16 +244,75 @@ function withLock(file, body) {
   }
 }
 
-/** Before the fix: deep copies in and out of an object cache, every update re-parses. */
+// The whole-store operations a store counts in `ops`, in the order reports show them: a few
+// increments per cycle against operations of milliseconds, so counting is always on.
+export const OPS = ["read", "parse", "clone", "stringify", "digest", "write"];
+
+// The gateway's delivery-field normalization on load and save, in place: an entry whose
+// `deliveryContext.to` no longer matches its `lastTo` gets `to` following `lastTo` and a null
+// `threadId` dropped; consistent entries are left alone, so an update changes only the entries
+// whose `lastTo` changed (as stores/jsonfile.py `normalize_delivery`).
+function normalizeDelivery(store) {
+  for (const entry of Object.values(store)) {
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) continue;
+    const context = entry.deliveryContext;
+    const lastTo = entry.lastTo;
+    if (context === null || typeof context !== "object" || Array.isArray(context)) continue;
+    if (typeof lastTo !== "string" || context.to === lastTo) continue;
+    context.to = lastTo;
+    if (Object.hasOwn(context, "threadId") && context.threadId === null) delete context.threadId;
+  }
+}
+
+/** Before the fix: 3 clones and 1 parse per cycle; every update re-parses under the lock. */
 export class WholeFileStore {
   constructor(file) {
     this.file = file;
     this.ttlMs = envInt(TTL_ENV, 45_000);
     this.cached = null;
     this.serializedText = null; // unbounded before the fix
+    this.ops = Object.fromEntries(OPS.map((name) => [name, 0]));
   }
 
-  cacheServes(stat) {
+  // ---- the whole-store operations, each counted once ----
+  read() {
+    this.ops.read++;
+    return readFile(this.file);
+  }
+
+  parse(text) {
+    this.ops.parse++;
+    const store = parse(text, this.file);
+    if (this.normalizes) normalizeDelivery(store);
+    return store;
+  }
+
+  clone(store) {
+    this.ops.clone++;
+    return deepCopy(store, this.file);
+  }
+
+  stringify(store) {
+    this.ops.stringify++;
+    return serialize(store, this.file);
+  }
+
+  digest(text) {
+    this.ops.digest++;
+    return sha256(text);
+  }
+
+  write(text) {
+    this.ops.write++;
+    writeAtomic(this.file, text);
+  }
+
+  get normalizes() {
+    return true;
+  }
+
+  cacheServes() {
+    const stat = this.cachedStat();
     return this.cached && stat && stat.mtimeMs === this.cached.mtimeMs &&
       stat.size === this.cached.size && Date.now() - this.cached.at < this.ttlMs;
   }
@@ -262,9 +322,9 @@ export class WholeFileStore {
     if (this.ttlMs > 0) {
       let copy;
       try {
-        copy = structuredClone(store);
+        copy = this.clone(store);
       } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
+        if (!(error instanceof StoreError)) throw error;
         this.cached = null; // too deep to copy, maybe after a write: serve it from disk
         return;
       }
@@ -281,32 +341,39 @@ export class WholeFileStore {
   }
 
   load() {
-    if (this.cacheServes(this.cachedStat())) return deepCopy(this.cached.store, this.file);
-    const { text, stat } = readFile(this.file);
-    const store = parse(text, this.file);
+    if (this.cacheServes()) return this.clone(this.cached.store);
+    const { text, stat } = this.read();
+    const store = this.parse(text);
     this.remember(store, text, stat);
-    return deepCopy(store, this.file);
+    return this.clone(store);
   }
 
   update(mutator) {
     return withLock(this.file, () => {
-      const { text } = readFile(this.file);
-      const store = parse(text, this.file);
+      const { text } = this.read();
+      this.serializedText = text; // the text under the lock is what a write is compared with
+      const store = this.clone(this.parse(text)); // the real read clones even with no cache
       mutator(store);
-      const next = serialize(store, this.file);
-      if (next === text) return { wrote: false, reusedBase: false };
-      writeAtomic(this.file, next);
-      this.remember(store, next, fs.statSync(this.file));
-      return { wrote: true, reusedBase: false };
+      const wrote = this.persist(store, text) !== null;
+      return { wrote, reusedBase: false };
     });
+  }
+
+  // Write the store unless the file already holds exactly it; the text written, or null.
+  persist(store, onDisk) {
+    if (this.normalizes) normalizeDelivery(store);
+    const next = this.stringify(store);
+    if (next === onDisk) return null;
+    this.write(next);
+    this.remember(store, next, fs.statSync(this.file));
+    return next;
   }
 }
 
-const snapshotSources = new WeakMap(); // loaded store -> {file, size, sha256} of its bytes
 const warnedPaths = new Set();
 
-/** After the fix: size-gated object cache, and update reusing an unchanged loaded snapshot. */
-export class SnapshotStore extends WholeFileStore {
+/** `wholefile` whose object and text caches hold only stores up to the size limit. */
+class GatedCacheStore extends WholeFileStore {
   constructor(file) {
     super(file);
     this.maxCacheBytes = envInt(MAX_BYTES_ENV, 1_000_000);
@@ -324,50 +391,144 @@ export class SnapshotStore extends WholeFileStore {
 
   remember(store, text, stat) {
     if (!this.cacheable(stat.size)) {
-      this.cached = null;
+      this.cached = null; // nothing of an oversized store is kept: its snapshot has a digest
       this.serializedText = null;
       return;
     }
     super.remember(store, text, stat);
   }
+}
 
+// loaded store -> {file, text} (a store small enough to cache) or {file, digest} (a larger one)
+const snapshotSources = new WeakMap();
+
+/** After the fix, as the real store does it: every load clones; an update with the caller's
+ * snapshot stringifies and hashes it (unchanged by the caller?), re-reads and hashes the file
+ * (unchanged by others?), works on a clone, and clones every entry back into the snapshot. */
+export class SnapshotStore extends GatedCacheStore {
   load() {
     let store;
-    let text;
-    if (this.cacheServes(this.cachedStat())) {
-      store = deepCopy(this.cached.store, this.file);
-      text = this.serializedText; // a cache hit reads nothing from disk
+    let source;
+    if (this.cacheServes()) {
+      store = this.clone(this.cached.store);
+      source = { file: this.file, text: this.serializedText }; // a cache hit reads nothing
     } else {
-      let stat;
-      ({ text, stat } = readFile(this.file));
-      store = parse(text, this.file);
-      this.remember(store, text, stat);
+      const { text, stat } = this.read();
+      const parsed = this.parse(text);
+      this.remember(parsed, text, stat);
+      store = this.clone(parsed);
+      source = this.serializedText !== null ? { file: this.file, text }
+        : { file: this.file, digest: this.digest(text) };
     }
-    snapshotSources.set(store, { file: this.file, length: text.length, sha256: sha256(text) });
+    snapshotSources.set(store, source);
     return store;
   }
 
   update(mutator, baseStore) {
     return withLock(this.file, () => {
-      const { text } = readFile(this.file);
       const source = baseStore ? snapshotSources.get(baseStore) : undefined;
+      const reused = Boolean(source) && this.unchanged(baseStore, source);
+      const work = reused ? this.clone(baseStore) : this.readFresh();
+      mutator(work);
+      const written = this.persist(work, this.diskText());
+      if (reused && written !== null) this.cloneBack(baseStore, work, written);
+      return { wrote: written !== null, reusedBase: reused };
+    });
+  }
+
+  // Whether neither the caller nor another writer changed `base` since it was loaded.
+  unchanged(base, source) {
+    if (source.file !== this.file || !this.matches(source, this.stringify(base))) {
+      return false; // the caller changed its snapshot: it is left as it is
+    }
+    const { text } = this.read();
+    if (!this.matches(source, text)) return false;
+    // the text of a small store is cached; a large store's is dropped here and read again for
+    // the save's comparison, as the real store does
+    this.serializedText = source.text !== undefined ? text : null;
+    return true;
+  }
+
+  matches(source, text) {
+    if (source.text !== undefined) return text === source.text;
+    return this.digest(text) === source.digest;
+  }
+
+  // The real store's load with the cache skipped: read, parse, and the returned clone.
+  readFresh() {
+    const { text } = this.read();
+    this.serializedText = this.cacheable(Buffer.byteLength(text, "utf8")) ? text : null;
+    return this.clone(this.parse(text));
+  }
+
+  // What the file holds under the lock, to skip writing an unchanged store.
+  diskText() {
+    if (this.serializedText !== null) return this.serializedText;
+    return fs.existsSync(this.file) ? this.read().text : null;
+  }
+
+  // Make the caller's snapshot the store just written, each entry a clone of its own.
+  cloneBack(base, work, written) {
+    this.ops.clone++; // entry by entry, a whole store's worth
+    const fresh = withinStack(this.file, () => Object.entries(work).map(
+      ([key, entry]) => [key, structuredClone(entry)]));
+    for (const key of Object.keys(base)) delete base[key];
+    for (const [key, entry] of fresh) {
+      // own properties, as JSON.parse makes them: plain assignment would turn `__proto__`
+      // into the snapshot's prototype
+      Object.defineProperty(base, key, { value: entry, writable: true, enumerable: true,
+                                         configurable: true });
+    }
+    snapshotSources.set(base, this.serializedText !== null ? { file: this.file, text: written }
+      : { file: this.file, digest: this.digest(written) });
+  }
+}
+
+const leanSources = new WeakMap(); // loaded store -> {file, length, sha256} of its bytes
+
+/** A leaner fix than the real one (`snapshot-lean`): load returns the parsed store itself and
+ * update runs the mutator on the caller's snapshot in place when the file still hashes to the
+ * bytes it was parsed from; no clone, no check of the caller's changes, no normalization. */
+export class SnapshotLeanStore extends GatedCacheStore {
+  get normalizes() {
+    return false;
+  }
+
+  load() {
+    let store;
+    let text;
+    if (this.cacheServes()) {
+      store = this.clone(this.cached.store);
+      text = this.serializedText; // a cache hit reads nothing from disk
+    } else {
+      let stat;
+      ({ text, stat } = this.read());
+      store = this.parse(text);
+      this.remember(store, text, stat);
+    }
+    leanSources.set(store, { file: this.file, length: text.length, sha256: this.digest(text) });
+    return store;
+  }
+
+  update(mutator, baseStore) {
+    return withLock(this.file, () => {
+      const { text } = this.read();
+      const source = baseStore ? leanSources.get(baseStore) : undefined;
       const reused = Boolean(source && source.file === this.file &&
-        source.length === text.length && source.sha256 === sha256(text));
-      const store = reused ? baseStore : parse(text, this.file);
+        source.length === text.length && source.sha256 === this.digest(text));
+      const store = reused ? baseStore : this.parse(text);
       mutator(store);
-      const next = serialize(store, this.file);
-      const wrote = next !== text;
-      if (wrote) {
-        writeAtomic(this.file, next);
-        this.remember(store, next, fs.statSync(this.file));
+      const written = this.persist(store, text);
+      if (reused && written !== null) {
+        leanSources.set(baseStore, { file: this.file, length: written.length, sha256: this.digest(written) });
       }
-      if (reused) snapshotSources.set(baseStore, { file: this.file, length: next.length, sha256: sha256(next) });
-      return { wrote, reusedBase: reused };
+      return { wrote: written !== null, reusedBase: reused };
     });
   }
 }
 
-export const STORES = { wholefile: WholeFileStore, snapshot: SnapshotStore };
+export const STORES = { wholefile: WholeFileStore, snapshot: SnapshotStore,
+                        "snapshot-lean": SnapshotLeanStore };
 
 // Shared with the later designs (latefile.mjs, sqlite.mjs): one reader, parser, lock and writer.
 export { decode, envInt, parse, withLock, writeAtomic };

@@ -57,9 +57,11 @@ def statuses(spec: str, runtime: str = "python") -> tuple[dict[str, str], dict[s
 
 
 @pytest.mark.parametrize(("store", "runtime"), [
-    ("wholefile", "python"), ("snapshot", "python"), ("latefile", "python"), ("sqlite", "python"),
+    ("wholefile", "python"), ("snapshot", "python"), ("snapshot-lean", "python"),
+    ("latefile", "python"), ("sqlite", "python"),
     pytest.param("wholefile", "node", marks=NEEDS_NODE),
     pytest.param("snapshot", "node", marks=NEEDS_NODE),
+    pytest.param("snapshot-lean", "node", marks=NEEDS_NODE),
     pytest.param("latefile", "node", marks=NEEDS_NODE),
     pytest.param("sqlite", "node", marks=NODE_SQLITE)])
 def test_the_built_in_stores_pass_every_rule(store: str, runtime: str) -> None:
@@ -70,7 +72,7 @@ def test_the_built_in_stores_pass_every_rule(store: str, runtime: str) -> None:
     expected = {rule.id: PASS for rule in RULES}
     if store not in NATIVE_ENTRY:
         expected |= dict.fromkeys(ENTRY_RULES, SKIP)
-    if runtime == "node" and store in ("wholefile", "snapshot"):
+    if runtime == "node" and store in ("wholefile", "snapshot", "snapshot-lean"):
         expected["save-replaces"] = SKIP
     assert found == expected, evidence
     # AND the writers ran plain and reusing their loaded store, and kills landed mid-update

@@ -74,7 +74,7 @@ def store_file(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("store", ["wholefile", "snapshot"])
+@pytest.mark.parametrize("store", ["wholefile", "snapshot", "snapshot-lean"])
 def test_both_runtimes_write_byte_identical_files(tmp_path: Path, store: str) -> None:
     # GIVEN the same store file for a Python and a Node store of the same kind
     python_file, node_file = store_file(tmp_path / "python"), store_file(tmp_path / "node")
@@ -102,7 +102,7 @@ def test_both_runtimes_write_byte_identical_files(tmp_path: Path, store: str) ->
     assert '"\\ud800 \\udfff \U0001f600 \u00e9 \u2028 \\u0000 \\u001f \x7f \\" \\\\ / \\t"' in text
 
 
-@pytest.mark.parametrize("store", ["wholefile", "snapshot"])
+@pytest.mark.parametrize("store", ["wholefile", "snapshot", "snapshot-lean"])
 def test_save_writes_what_the_node_store_writes(tmp_path: Path, store: str) -> None:
     # GIVEN a Python store saved whole and a Node store updated with the same change
     python_file, node_file = store_file(tmp_path / "python"), store_file(tmp_path / "node")
@@ -117,6 +117,36 @@ def test_save_writes_what_the_node_store_writes(tmp_path: Path, store: str) -> N
 const outcome = new STORES[process.argv[1]](process.argv[2]).update(() => {{}});
 if (outcome.wrote) throw new Error("rewrote an unchanged store");""", store, str(python_file))
     assert python_file.read_bytes() == before
+
+
+DELIVERY = ('{"agent:main:a": {"sessionId": "a", "lastTo": "peer-1", "deliveryContext": '
+            '{"channel": "c", "to": "peer-1", "accountId": "default", "threadId": null}}, '
+            '"agent:main:b": {"sessionId": "b", "lastTo": "peer-2", "deliveryContext": '
+            '{"channel": "c", "to": "peer-2", "threadId": null}}}')
+
+
+@pytest.mark.parametrize("store", ["wholefile", "snapshot", "snapshot-lean"])
+def test_both_runtimes_normalize_delivery_fields_alike(tmp_path: Path, store: str) -> None:
+    # GIVEN an update that moves one entry's lastTo
+    files = []
+    for runtime in ("python", "node"):
+        (tmp_path / runtime).mkdir()
+        files.append(tmp_path / runtime / "sessions.json")
+        files[-1].write_text(DELIVERY, encoding="utf-8")
+    python_file, node_file = files
+    STORES[store](python_file).update(lambda s: s["agent:main:a"].update(lastTo="peer-9"))
+    node(f"""import {{ STORES }} from {json.dumps(STORE_MODULE.as_uri())};
+new STORES[process.argv[1]](process.argv[2])
+  .update((s) => {{ s["agent:main:a"].lastTo = "peer-9"; }});""",
+         store, str(node_file))
+    # THEN both write the same bytes: `to` follows lastTo and the null threadId is gone in the
+    # entry whose lastTo moved (not in the lean fix, which does not normalize), the other alone
+    assert python_file.read_bytes() == node_file.read_bytes()
+    written = json.loads(python_file.read_text())
+    normalized = {"channel": "c", "to": "peer-9", "accountId": "default"}
+    lean = store == "snapshot-lean"
+    assert (written["agent:main:a"]["deliveryContext"] == normalized) is not lean
+    assert written["agent:main:b"] == json.loads(DELIVERY)["agent:main:b"]
 
 
 def random_doubles(count: int, seed: int) -> list[float]:
