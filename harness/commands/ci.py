@@ -161,8 +161,9 @@ def _summary(body: str) -> None:
 def _github(body: str, result: Any) -> None:
     """In GitHub Actions: the comment's text as the step summary, and annotations."""
     from session_store_harness.writers.gate_output import github_annotations
+    from session_store_harness.writers.github import in_github_actions
 
     _summary(body)
-    annotations = github_annotations(result.gate)
+    annotations = github_annotations(result.gate) if in_github_actions() else ""
     if annotations:
         click.echo(annotations)
