@@ -9,6 +9,9 @@ DEMO_DIR ?= results/demo-$(shell date +%Y%m%d-%H%M%S)
 # significant (exact Mann-Whitney at 0.05 split over them); interleaved, each in its own layout.
 DEMO_ARGS := --cycles 50 --sample-every 10 --repeat 5
 BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
+# `make test` runs the suite on this many pytest-xdist workers (CI's machine has 2 cores), then
+# the tests marked `serial` alone: they start burners or time kills against a writer.
+TEST_WORKERS ?= 2
 
 .PHONY: help setup demo notebook analyse test stress bench ops-table lint clean
 
@@ -43,7 +46,8 @@ analyse: setup ## Execute notebooks/analyse_results.ipynb on FOLDERS="run, ab, c
 
 test: setup ## Lint, then run the test suite (slow stress tests excluded)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m 'not stress and not serial'
+	$(BIN)/python -m pytest -q -m 'serial and not stress'
 
 stress: setup ## Run the slow soak and stress tests only
 	$(BIN)/python -m pytest -q -m stress

@@ -25,6 +25,19 @@ if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs two workers), a test that uses a module-scoped
+    fixture runs on the same worker as the module's other such tests, so the fixture's real
+    runs are made once, not once per worker (`--dist loadgroup` reads the group)."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        if any(d.scope == "module" for defs in definitions.name2fixturedefs.values()
+               for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.partition("::")[0]))
+
+
 def run_cli(*args: str, timeout: float = 240, env: dict[str, str] | None = None,
             ) -> subprocess.CompletedProcess[str]:
     """`harness ARGS...` in a child process, as a user would run it."""

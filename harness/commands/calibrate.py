@@ -89,10 +89,12 @@ def calibrate(trials: int, repeat: int, max_repeat: int | None, target_kb: int, 
     latest: list[CalibrationResult] = []
 
     def progress(result: CalibrationResult, trial: Trial) -> None:
+        # kept before it is written: a Ctrl-C that lands once calibration.json is on disk
+        # still prints the figures in it
+        latest[:] = [result]
         # written after every trial, so an interrupted calibration keeps its figures
         write_text(folder / "calibration.json", calibration_json(result, argv))
         click.echo(trial_line(result, trial), err=True)
-        latest[:] = [result]
 
     try:
         run_trials(config, folder, argv, progress)

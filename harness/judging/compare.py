@@ -21,7 +21,8 @@ from session_store_harness.judging.metrics import (
     METRICS,
     TIME_METRICS,
     Metric,
-    values_of,
+    repeat_metrics,
+    values_in,
 )
 from session_store_harness.judging.stats import ALPHA, Difference, difference, min_repeats
 from session_store_harness.model.run import Run
@@ -136,8 +137,9 @@ def compare_runs(before: Run, after: Run, alpha: float | None = None) -> Compari
     runs' sequential design, if any; the gate passes a level split over its metrics too)."""
     level = level_for(looks=planned_looks(before, after)) if alpha is None else alpha
     rows = []
+    figures = repeat_metrics(before), repeat_metrics(after)  # once: each walks every cycle
     for metric in comparable_metrics(before, after):
-        old, new = values_of(before, metric.name), values_of(after, metric.name)
+        old, new = values_in(figures[0], metric.name), values_in(figures[1], metric.name)
         if old and new:
             rows.append(MetricComparison(metric, difference(old, new, metric.floor, level)))
     found = mismatches(before, after)

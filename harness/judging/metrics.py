@@ -11,7 +11,7 @@ from session_store_harness.judging.stats import ci95_of_mean, slope_per_cycle
 from session_store_harness.model.run import MB, Run, Sample, WorkerRun
 
 __all__ = ["BY_NAME", "METRICS", "TIME_METRICS", "Metric", "RunSummary", "summarize",
-           "values_of"]
+           "values_in", "values_of"]
 
 SUMMARY_DECIMALS = 3  # the CSVs' resolution: a summary recomputed from a loaded run agrees
 
@@ -70,7 +70,13 @@ def repeat_metrics(run: Run) -> list[dict[str, float | None]]:
 
 def values_of(run: Run, metric: str) -> list[float]:
     """A metric's per-repeat values, repeats without the figure left out."""
-    return [v for v in (row[metric] for row in repeat_metrics(run)) if v is not None]
+    return values_in(repeat_metrics(run), metric)
+
+
+def values_in(rows: list[dict[str, float | None]], metric: str) -> list[float]:
+    """A metric's values in rows `repeat_metrics` made, repeats without the figure left out
+    (for a caller that reads many metrics: each repeat's figures are computed once)."""
+    return [v for v in (row[metric] for row in rows) if v is not None]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ from session_store_harness.errors import HarnessError
 from session_store_harness.measuring.noise import NoiseConfig, noisy_neighbour
 from tests.conftest import REPO, burner_running, gone_within
 
+# serial: CPU burners beside other tests would slow them, and theirs would starve these
+pytestmark = pytest.mark.serial
+
 
 def test_burners_run_in_their_own_groups_and_are_killed_when_the_block_ends() -> None:
     # GIVEN a neighbour of one CPU and one memory burner of each kind

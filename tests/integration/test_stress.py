@@ -125,6 +125,9 @@ def test_writers_killed_at_random_points_never_corrupt_the_store(store_path: Pat
     assert result.left_by_kill["locks"] + result.left_by_kill["temp files"] > 0
 
 
+# serial: Node's start-up on a loaded machine outlasts the 0.25 s kill delays, so no kill lands
+# mid-update (0 of 40 did beside 3 other xdist workers at a load average of 5)
+@pytest.mark.serial
 @NEEDS_NODE
 @pytest.mark.parametrize(("store", "reuse"), [("wholefile", False), ("snapshot", True)])
 def test_node_writers_killed_at_random_points_never_corrupt_the_store(

@@ -73,6 +73,8 @@ def burner_pids(figures: dict) -> list[int]:
     return [burner["pid"] for burner in figures["noise"]["burners"]]
 
 
+# serial: its CPU and memory burners would slow the tests running beside it
+@pytest.mark.serial
 def test_calibrate_with_noise_judges_every_kind_and_leaves_no_burner(tmp_path: Path) -> None:
     # GIVEN a calibration of every kind, CPU and memory burners beside it
     out = tmp_path / "cal"
@@ -139,6 +141,7 @@ def test_plants_alone_are_sized_by_a_baseline_run_of_their_own(tmp_path: Path) -
     assert figures["by_kind"]["plant-10%"]["fixed_5"] is None  # 4 repeats: no fixed-5 view
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_calibration_kills_its_burners_and_keeps_its_figures(
         tmp_path: Path, signum: int) -> None:
