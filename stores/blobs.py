@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from session_store_harness.stores.base import SessionMap, StoreError
-from session_store_harness.stores.jsonfile import FILE_MODE
+from session_store_harness.stores.jsonfile import write_new_synced
 
 BLOB_FOLDER = "skills-prompts"
 BLOB_MIN_CHARS = 1024  # shorter prompts stay inline: a file per tiny prompt costs more
@@ -117,14 +117,7 @@ def _write_blob(target: Path, data: bytes) -> None:
         for folder in (target.parent.parent.parent, target.parent.parent, target.parent):
             folder.mkdir(mode=0o700, exist_ok=True)
         tmp = target.with_name(f"{target.name}.{uuid.uuid4()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new_synced(tmp, data)
         os.replace(tmp, target)
     except PermissionError:
         raise StoreError(f"{target.parent}: no permission to write the skills prompt "

@@ -423,14 +423,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write via a unique temp file, fsync, rename over the store, fsync the directory."""
     tmp = path.with_name(f"{path.name}.{uuid.uuid4()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_new_synced(tmp, data)
         os.replace(tmp, path)
     except PermissionError:
         tmp.unlink(missing_ok=True)
@@ -439,6 +432,18 @@ def write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def write_new_synced(path: Path, data: bytes) -> None:
+    """Create `path` (it must not exist: O_EXCL), 0600, write all of `data` and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:
