@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 # file name by metric; a metric not here is drawn as `sweep-<metric>.png`
 PLOT_NAMES = {"cycle_ms_median": "sweep-cycle-time.png", "peak_rss_mb": "sweep-peak-rss.png",
               "heap_peak_mb": "sweep-heap.png", "heap_last_mb": "sweep-heap.png"}
-WORKLOAD_STYLES = ("-", "--", ":", "-.")  # full solid, entry dashed (in the sweep's order)
+REUSE_SUFFIX = "+reuse"  # `SweepCell.series` of a --reuse-loaded-store cell
+WORKLOAD_TITLES = {"full": "load the whole store, update one entry",
+                   "entry": "get one entry, update_entry it"}
 
 
 def plot_name(metric: str) -> str:
@@ -56,45 +58,70 @@ def write_sweep_plots(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metrics: t
 
 
 def draw_growth(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metric: str) -> Figure:
-    """`metric` against store size for every line of the sweep, not yet rendered."""
+    """`metric` against store size for every line of the sweep, not yet rendered: one panel per
+    workload side by side on a shared y axis (a 4-store sweep of both workloads is 12 lines,
+    unreadable on one), each store one colour in every panel, its `+reuse` line dashed."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 5.5), dpi=100, layout="constrained")
-    axes = figure.subplots()
-    colours = _colours(tuple(dict.fromkeys(line.series for line in growth)))
-    styles = dict(zip(sweep.workloads, WORKLOAD_STYLES, strict=False))
-    for line in growth:
-        points, medians = _points(sweep, line, metric)
-        colour = colours[line.series]
-        if points:
-            axes.scatter([x for x, _ in points], [y for _, y in points], color=colour,
-                         alpha=0.3, s=14, linewidths=0)
-        if medians:
-            axes.plot([x for x, _ in medians], [y for _, y in medians], color=colour,
-                      linestyle=styles.get(line.workload, "-"), marker="o", linewidth=1.5,
-                      label=_label(line, metric, len(styles) > 1))
+    workloads = tuple(dict.fromkeys(line.workload for line in growth)) or ("full",)
+    figure = Figure(figsize=(5.5 + 4.5 * len(workloads), 6.5), dpi=100, layout="constrained")
+    panels = figure.subplots(1, len(workloads), sharey=True, squeeze=False)[0]
+    colours = _colours(tuple(dict.fromkeys(_store(line.series) for line in growth)))
     label = BY_NAME[metric]
-    _log_axes(axes)
-    axes.set_xlabel("store size (MB, log scale)")
-    axes.set_ylabel(f"{label.label} ({label.unit}, log scale)")
-    axes.set_title(f"{label.label} against store size (slope k: cost ~ size^k)")
-    axes.grid(True, which="both", alpha=0.3)
-    if axes.get_legend_handles_labels()[0]:  # an empty legend warns
-        figure.legend(loc="outside lower center", ncols=2, fontsize="small")
+    for axes, workload in zip(panels, workloads, strict=True):
+        for line in (line for line in growth if line.workload == workload):
+            _draw_line(axes, sweep, line, metric, colours[_store(line.series)])
+        _log_axes(axes)
+        axes.set_xlabel("store size (MB, log scale)")
+        axes.grid(True, which="both", alpha=0.3)
+        if len(workloads) > 1:
+            axes.set_title(f"workload {workload}: {WORKLOAD_TITLES.get(workload, workload)}",
+                           fontsize="medium")
+        if axes.get_legend_handles_labels()[0]:  # an empty legend warns
+            axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=1,
+                        fontsize="small")
+    panels[0].set_ylabel(f"{label.label} ({label.unit}, log scale)")
+    figure.suptitle(f"{label.label} against store size (slope k: cost ~ size^k)")
     return figure
+
+
+def _draw_line(axes: Axes, sweep: Sweep, line: SeriesGrowth, metric: str, colour: str) -> None:
+    """Each repeat a faint point, the medians joined; a `+reuse` line dashed."""
+    points, medians = _points(sweep, line, metric)
+    if points:
+        axes.scatter([x for x, _ in points], [y for _, y in points], color=colour,
+                     alpha=0.3, s=14, linewidths=0)
+    if medians:
+        reuse = line.series.endswith(REUSE_SUFFIX)
+        axes.plot([x for x, _ in medians], [y for _, y in medians], color=colour,
+                  linestyle="--" if reuse else "-", marker="s" if reuse else "o",
+                  markersize=4 if reuse else 6, linewidth=1.5,
+                  label=f"{line.series}: {exponent_text(line.fits[metric])}")
+
+
+def _store(series: str) -> str:
+    return series.removesuffix(REUSE_SUFFIX)
 
 
 def _log_axes(axes: Axes) -> None:
     """Log scales labelled in plain figures (0.5, 20), not powers of ten: the sizes and costs
-    of a sweep span a decade or two, and readers look up values on them."""
+    of a sweep span a decade or two, and readers look up values on them. Minor ticks are
+    labelled at 2, 3 and 5 of each decade only: labelling all nine overprints on a
+    range of several decades."""
     from matplotlib.ticker import FuncFormatter
 
     plain = FuncFormatter(lambda value, _: f"{value:g}")
+    sparse = FuncFormatter(lambda value, _: f"{value:g}" if _leading_digit(value) in (2, 3, 5)
+                           else "")
     axes.set_xscale("log")
     axes.set_yscale("log")
     for axis in (axes.xaxis, axes.yaxis):
         axis.set_major_formatter(plain)
-        axis.set_minor_formatter(plain)
+        axis.set_minor_formatter(sparse)
+
+
+def _leading_digit(value: float) -> int:
+    return int(f"{value:e}"[0]) if value > 0 else 0
 
 
 def _points(sweep: Sweep, line: SeriesGrowth,
@@ -109,11 +136,6 @@ def _points(sweep: Sweep, line: SeriesGrowth,
         if values:
             medians.append((size_mb, statistics.median(values)))
     return points, medians
-
-
-def _label(line: SeriesGrowth, metric: str, with_workload: bool) -> str:
-    name = f"{line.series} ({line.workload})" if with_workload else line.series
-    return f"{name}: {exponent_text(line.fits[metric])}"
 
 
 def exponent_text(fit: GrowthFit) -> str:
