@@ -143,8 +143,14 @@ def exponent_text(fit: GrowthFit) -> str:
     if fit.exponent is None:
         return "no fit"
     interval = "" if fit.interval is None else \
-        f" [{fit.interval[0]:.2f}, {fit.interval[1]:.2f}]"
-    return f"k = {fit.exponent:.2f}{interval}"
+        f" [{k_text(fit.interval[0])}, {k_text(fit.interval[1])}]"
+    return f"k = {k_text(fit.exponent)}{interval}"
+
+
+def k_text(value: float) -> str:
+    """An exponent to 2 decimals; a flat line's tiny negative bound reads 0.00, not -0.00."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
 
 
 def _colours(series: tuple[str, ...]) -> dict[str, str]:

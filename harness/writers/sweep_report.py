@@ -16,6 +16,7 @@ from session_store_harness.model.run import MB
 from session_store_harness.model.sweep_folder import DEFAULT_WORKLOAD, Sweep, SweepCell
 from session_store_harness.writers.measures import measures_note, peak_phrase
 from session_store_harness.writers.report import MAX_CHARS, _fit
+from session_store_harness.writers.sweep_plots import k_text
 from session_store_harness.writers.table import format_cell, markdown_table
 
 READING = ("`k` is the slope of log(cost) on log(store size), fitted by least squares over every "
@@ -84,8 +85,8 @@ def exponent_cell(fit: GrowthFit) -> str:
     if fit.exponent is None:
         return f"no fit: {fit.reason}"
     if fit.interval is None:
-        return f"{fit.exponent:.2f} (no interval from {fit.points} values)"
-    return f"{fit.exponent:.2f} [{fit.interval[0]:.2f}, {fit.interval[1]:.2f}]"
+        return f"{k_text(fit.exponent)} (no interval from {fit.points} values)"
+    return f"{k_text(fit.exponent)} [{k_text(fit.interval[0])}, {k_text(fit.interval[1])}]"
 
 
 def figures_table(sweep: Sweep, metrics: tuple[str, ...]) -> str:
