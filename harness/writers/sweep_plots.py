@@ -23,7 +23,9 @@ from session_store_harness.writers.plots import png_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
 # file name by metric; a metric not here is drawn as `sweep-<metric>.png`
 PLOT_NAMES = {"cycle_ms_median": "sweep-cycle-time.png", "peak_rss_mb": "sweep-peak-rss.png",
@@ -105,19 +107,28 @@ def _store(series: str) -> str:
 
 def _log_axes(axes: Axes) -> None:
     """Log scales labelled in plain figures (0.5, 20), not powers of ten: the sizes and costs
-    of a sweep span a decade or two, and readers look up values on them. Minor ticks are
-    labelled at 2, 3 and 5 of each decade only: labelling all nine overprints on a
-    range of several decades."""
+    of a sweep span a decade or two, and readers look up values on them."""
     from matplotlib.ticker import FuncFormatter
 
     plain = FuncFormatter(lambda value, _: f"{value:g}")
-    sparse = FuncFormatter(lambda value, _: f"{value:g}" if _leading_digit(value) in (2, 3, 5)
-                           else "")
     axes.set_xscale("log")
     axes.set_yscale("log")
     for axis in (axes.xaxis, axes.yaxis):
         axis.set_major_formatter(plain)
-        axis.set_minor_formatter(sparse)
+        axis.set_minor_formatter(_minor_labels(axis))
+
+
+def _minor_labels(axis: Axis) -> FuncFormatter:
+    """Every minor tick labelled on an axis spanning less than a decade (else it may show one
+    label, or none); on a longer one only 2, 3 and 5 of each decade, as all nine overprint."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(value: float, _: int) -> str:
+        low, high = sorted(axis.get_view_interval())
+        keep = range(1, 10) if low > 0 and high < 10 * low else (2, 3, 5)
+        return f"{value:g}" if _leading_digit(value) in keep else ""
+
+    return FuncFormatter(label)
 
 
 def _leading_digit(value: float) -> int:
