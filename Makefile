@@ -13,8 +13,19 @@ BENCH_DIR ?= results/bench-$(shell date +%Y%m%d-%H%M%S)
 # alone (they start burners or time kills against a writer). 4 on CI's 2 cores: many tests wait
 # (a 10 s lock timeout, kills after a delay, workers' start-up), and 4 beat 2 by about 20%.
 TEST_WORKERS ?= 4
+# Which design wins at which size: 4 stores x 2 workloads x 4 sizes (48 cells with --reuse
+# both). 3 repeats give each line 12 values, enough for an exponent's 95% interval; 3 cycles
+# after 1 warm-up (latefile's first cycle writes its blobs and fills its caches) keep the 30 MB
+# cells, most of the time, short: 5 cycles took 6 min 40 s at a load of 4-5 on 2 shared cores
+# but 11 min 20 s at 5-8. SIZES=...,100000 opts into 100 MB cells.
+SIZES ?= 1000,3000,7600,30000
+STORES ?= wholefile,snapshot,latefile,sqlite
+# RUNTIME=node with STORES=wholefile,snapshot,latefile: Node < 22.5 has no SQLite module
+RUNTIME ?= python
+SWEEP_DIR ?= results/sweep-$(shell date +%Y%m%d-%H%M%S)
+SWEEP_ARGS := --workload full,entry --cycles 3 --sample-every 3 --warmup-cycles 1 --repeat 3
 
-.PHONY: help setup demo notebook analyse test stress bench ops-table lint clean
+.PHONY: help setup demo notebook analyse test stress bench sweep ops-table lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -66,6 +77,13 @@ bench: setup ## Benchmarks: generator time and peak RSS (7600 KB, 1 GiB), pyperf
 	$(BIN)/python -m pyperf compare_to $$dir/wholefile.json $$dir/snapshot.json \
 		$$dir/snapshot-lean.json --table; \
 	echo "bench results: $$dir"
+
+sweep: setup ## Sweep STORES over SIZES (KB; add 100000 to opt in), both workloads, and report it
+	@set -e; dir=$(SWEEP_DIR); \
+	$(BIN)/harness sweep --runtime $(RUNTIME) --sizes $(SIZES) --stores $(STORES) $(SWEEP_ARGS) -o $$dir; \
+	mkdir -p $$dir-report; \
+	$(BIN)/harness report $$dir -o $$dir-report/report.md; \
+	echo "sweep report: $$dir-report/report.md"
 
 ops-table: setup ## Print the README's table of each store's whole-store operations per cycle
 	$(BIN)/python -m session_store_harness.measuring.store_ops

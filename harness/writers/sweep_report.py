@@ -16,6 +16,7 @@ from session_store_harness.model.run import MB
 from session_store_harness.model.sweep_folder import DEFAULT_WORKLOAD, Sweep, SweepCell
 from session_store_harness.writers.measures import measures_note, peak_phrase
 from session_store_harness.writers.report import MAX_CHARS, _fit
+from session_store_harness.writers.sweep_plots import k_text
 from session_store_harness.writers.table import format_cell, markdown_table
 
 READING = ("`k` is the slope of log(cost) on log(store size), fitted by least squares over every "
@@ -67,12 +68,16 @@ def _with_workload(sweep: Sweep) -> bool:
 
 def exponents_table(sweep: Sweep, growth: tuple[SeriesGrowth, ...],
                     metrics: tuple[str, ...]) -> str:
+    """A row per line, grouped by workload in the sweep's order (full, then entry): the
+    designs one compares are those under the same workload."""
     workload = _with_workload(sweep)
     headers = ["store", *(["workload"] if workload else []),
                *(f"k of {BY_NAME[m].label}" for m in metrics), "sizes"]
+    order = sweep.workloads
+    lines = sorted(growth, key=lambda line: order.index(line.workload))  # stable: stores stay
     rows = [(line.series, *([line.workload] if workload else []),
              *(exponent_cell(line.fits[m]) for m in metrics),
-             max(fit.sizes for fit in line.fits.values())) for line in growth]
+             max(fit.sizes for fit in line.fits.values())) for line in lines]
     return markdown_table(headers, rows, align_right_from=2 if workload else 1)
 
 
@@ -80,16 +85,17 @@ def exponent_cell(fit: GrowthFit) -> str:
     if fit.exponent is None:
         return f"no fit: {fit.reason}"
     if fit.interval is None:
-        return f"{fit.exponent:.2f} (no interval from {fit.points} values)"
-    return f"{fit.exponent:.2f} [{fit.interval[0]:.2f}, {fit.interval[1]:.2f}]"
+        return f"{k_text(fit.exponent)} (no interval from {fit.points} values)"
+    return f"{k_text(fit.exponent)} [{k_text(fit.interval[0])}, {k_text(fit.interval[1])}]"
 
 
 def figures_table(sweep: Sweep, metrics: tuple[str, ...]) -> str:
-    """A row per cell, by size, then store in the matrix's order."""
+    """A row per cell, grouped by workload in the sweep's order, then by size, then store in
+    the matrix's order (not by the workload's name: `entry` would come before `full`)."""
     workload = _with_workload(sweep)
     headers = ["store", *(["workload"] if workload else []), "size (KB)", "store file (MB)",
                *(f"{BY_NAME[m].label} ({BY_NAME[m].unit})" for m in metrics), "repeats"]
-    cells = sorted(sweep.cells, key=lambda c: (c.size_kb, c.workload))
+    cells = sorted(sweep.cells, key=lambda c: (sweep.workloads.index(c.workload), c.size_kb))
     return markdown_table(headers, [
         (cell.series, *([cell.workload] if workload else []), cell.size_kb,
          format_cell(cell.size_bytes / MB, 3), *_medians(cell, metrics),

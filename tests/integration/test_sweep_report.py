@@ -13,10 +13,11 @@ from click.testing import CliRunner
 
 from session_store_harness.cli import cli
 from session_store_harness.errors import HarnessError
-from session_store_harness.judging.growth import growth_exponent
+from session_store_harness.judging.growth import growth_exponent, sweep_growth
 from session_store_harness.judging.metrics import summarize, values_of
 from session_store_harness.model.result_folder import load_run
 from session_store_harness.model.sweep_folder import load_sweep
+from session_store_harness.writers.sweep_plots import draw_growth
 from tests.conftest import run_cli
 
 # 6 cells of 2 repeats, 4 cycles each, on stores of 50 to 450 KB: about 5 s on 2 cores
@@ -139,10 +140,25 @@ def test_a_workload_dimension_gives_a_line_per_store_and_workload(
     text = _report(folder, tmp_path / "report.md")
     exponents = [[part.strip() for part in row.split("|")[1:3]]
                  for row in _section(text, "Growth exponents")]
-    assert exponents == [["wholefile", "full"], ["wholefile", "entry"], ["snapshot", "full"],
+    # THEN the rows are grouped by workload in the sweep's order (the designs compared are
+    # those under one workload), full first though `entry` sorts before it by name
+    assert exponents == [["wholefile", "full"], ["snapshot", "full"], ["wholefile", "entry"],
                          ["snapshot", "entry"]]
     assert "workload full, entry" in text
-    assert len(_section(text, "Figures by size (median across repeats)")) == 8
+    figures = [[part.strip() for part in row.split("|")[2:4]]
+               for row in _section(text, "Figures by size (median across repeats)")]
+    assert figures == [["full", "50"]] * 2 + [["full", "450"]] * 2 + [["entry", "50"]] * 2 \
+        + [["entry", "450"]] * 2
+    # AND each plot has one panel per workload, each with its own stores' lines
+    sweep_read = load_sweep(folder)
+    growth = sweep_growth(sweep_read)
+    figure = draw_growth(sweep_read, growth, "peak_rss_mb")
+    panels = [axes for axes in figure.axes if axes.get_legend() is not None]
+    assert [axes.get_title() for axes in panels] == [
+        "workload full: load the whole store, update one entry",
+        "workload entry: get one entry, update_entry it"]
+    assert [[text.get_text().split(":")[0] for text in axes.get_legend().get_texts()]
+            for axes in panels] == [["wholefile", "snapshot"]] * 2
 
 
 def test_the_analysis_notebook_runs_on_a_run_an_ab_a_compare_and_a_sweep(

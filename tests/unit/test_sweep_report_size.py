@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from session_store_harness.judging.growth import sweep_growth, sweep_metrics
+from session_store_harness.judging.growth import GrowthFit, sweep_growth, sweep_metrics
 from session_store_harness.model.sweep_folder import load_sweep
 from session_store_harness.writers.report import MAX_CHARS
-from session_store_harness.writers.sweep_report import sweep_report_md
+from session_store_harness.writers.sweep_report import exponent_cell, sweep_report_md
 
 GOLDEN_SWEEP = Path(__file__).resolve().parent.parent / "golden" / "sweep"
 
@@ -31,3 +31,10 @@ def test_a_large_sweep_report_is_cut_to_its_limit_details_first() -> None:
     assert len(text) <= 5_000 and "| store39-90kb |" not in text
     assert text.startswith("# Session store cost against store size: sweep\n\n80 cell(s)")
     assert text.endswith("(report cut to fit a GitHub comment; see the run folders)")
+
+
+def test_a_flat_lines_exponent_reads_0_00_not_minus_0_00() -> None:
+    # a heap that does not grow fits k about 0, its lower bound a hair below it
+    fit = GrowthFit(-0.001, (-0.004, 0.002), sizes=4, points=12)
+    assert exponent_cell(fit) == "0.00 [0.00, 0.00]"
+    assert exponent_cell(GrowthFit(-0.5, (-0.6, -0.4), 4, 12)) == "-0.50 [-0.60, -0.40]"
