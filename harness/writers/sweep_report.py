@@ -25,7 +25,11 @@ READING = ("`k` is the slope of log(cost) on log(store size), fitted by least sq
            "twice the cost), **k = 0 means it does not depend on the store's size**, 0.5 that "
            "it grows as the square root. Figures are totals: a fixed part (the runtime itself, "
            "some MB of RSS) pulls `k` towards 0 at sizes where it dominates, so compare lines "
-           "over the same sizes, and trust the larger sizes' slope.")
+           "over the same sizes, and trust the larger sizes' slope. The interval covers the "
+           "spread between repeats only: the cells ran one after another, so a change in the "
+           "machine's load during the sweep (larger stores ran later) is in no interval and can "
+           "tilt a slope; on a shared machine, rerun at a steady load before calling two "
+           "slopes apart.")
 
 
 def sweep_report_md(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metrics: tuple[str, ...],
