@@ -21,6 +21,7 @@ from session_store_harness.errors import EXIT_FAILED, HarnessError
 
 GIT_TIMEOUT_S = 120  # a worktree of a large repository takes a while to write out
 PREPARE_TIMEOUT_S = 1800  # `npm ci` in a cold cache
+MAX_TAIL = 500  # of a failed command's last line: it is the pull request's text, posted
 
 
 @dataclass(frozen=True)
@@ -73,29 +74,40 @@ def checkouts(repo: Path, commits: dict[str, str]) -> Iterator[dict[str, Path]]:
                 _git(repo, "worktree", "prune")
 
 
-def prepare(folder: Path, command: str, side: str) -> None:
-    """Run the user's set-up command (`npm ci`, say) in one side's checkout: no shell, so the
-    command is split as a shell would split it, and nothing in it is expanded."""
-    argv = shlex.split(command)
-    if not argv:
-        return
+def prepare_argv(command: str) -> tuple[str, ...]:
+    """`--prepare`'s command split as a shell would split it (no shell runs it, and nothing in
+    it is expanded); checked before anything is checked out or measured."""
+    try:
+        return tuple(shlex.split(command))
+    except ValueError as exc:
+        raise HarnessError(f"--prepare {command!r}: {exc}") from None
+
+
+def prepare(folder: Path, argv: tuple[str, ...], side: str) -> None:
+    """Run the user's set-up command (`npm ci`, say) in one side's checkout."""
+    shown = shlex.join(argv)
     try:
         done = subprocess.run(argv, cwd=folder, capture_output=True, text=True,
                               timeout=PREPARE_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise HarnessError(f"--prepare {command!r} in the {side} checkout: {exc}",
+        raise HarnessError(f"--prepare {shown!r} in the {side} checkout: {exc}",
                            EXIT_FAILED) from None
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise HarnessError(f"--prepare {command!r} in the {side} checkout exited "
-                           f"{done.returncode}: {tail[0]}", EXIT_FAILED)
+        raise HarnessError(f"--prepare {shown!r} in the {side} checkout exited "
+                           f"{done.returncode}: {tail[0][:MAX_TAIL]}", EXIT_FAILED)
 
 
 def _commit(repo: Path, ref: str) -> str:
-    try:
-        return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
-    except HarnessError:
-        raise HarnessError(f"{ref!r} names no commit in {repo}") from None
+    """The commit `ref` names, or `origin/<ref>`'s: a CI clone has the target branch only as
+    a remote-tracking branch."""
+    for candidate in (ref, f"origin/{ref}"):
+        try:
+            return _git(repo, "rev-parse", "--verify", "--quiet",
+                        f"{candidate}^{{commit}}").strip()
+        except HarnessError:
+            continue
+    raise HarnessError(f"{ref!r} names no commit in {repo} (nor does origin/{ref})")
 
 
 def _git(folder: Path, *args: str) -> str:

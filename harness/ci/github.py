@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 API_TIMEOUT_S = 30
@@ -73,16 +74,17 @@ def pull_request_from_env(env: dict[str, str] | None = None) -> PullRequest | No
         run_url=f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None)
 
 
-def upsert_comment(pull: PullRequest, body: str, hidden_marker: str,
-                   token: str | None) -> CommentOutcome:
-    """Update the comment holding `hidden_marker`, or create it; never raises."""
+def upsert_comment(pull: PullRequest, body: str, hidden_marker: str, token: str | None,
+                   author: str = "github-actions[bot]") -> CommentOutcome:
+    """Update `author`'s comment holding `hidden_marker`, or create it; never raises. Only
+    the author's own comments count: anyone can quote the marker in a comment of theirs."""
     if not token:
         return CommentOutcome("skipped", f"no {TOKEN_VARIABLE} in the environment: the "
                               "comment was not posted (it is in the step summary)")
     client = _Client(pull.api_url, token)
     base = f"/repos/{pull.repository}/issues"
     try:
-        found = _find(client, f"{base}/{pull.number}/comments", hidden_marker)
+        found = _find(client, f"{base}/{pull.number}/comments", hidden_marker, author)
         if found is None:
             made = client.call("POST", f"{base}/{pull.number}/comments", {"body": body})
             return CommentOutcome("created", "comment created", made.get("html_url"))
@@ -99,13 +101,14 @@ def upsert_comment(pull: PullRequest, body: str, hidden_marker: str,
         return CommentOutcome("failed", f"GitHub API unreachable: {exc}")
 
 
-def _find(client: _Client, path: str, hidden_marker: str) -> int | None:
+def _find(client: _Client, path: str, hidden_marker: str, author: str) -> int | None:
     for page in range(1, MAX_PAGES + 1):
         comments = client.call("GET", f"{path}?per_page={PAGE_SIZE}&page={page}")
         if not isinstance(comments, list):
             raise ValueError("comments are not a list")
         for comment in comments:
-            if hidden_marker in str(comment.get("body", "")):
+            login = (comment.get("user") or {}).get("login")
+            if login == author and hidden_marker in str(comment.get("body", "")):
                 return int(comment["id"])
         if len(comments) < PAGE_SIZE:
             return None
@@ -116,6 +119,20 @@ class _ApiError(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"HTTP {status} {reason}")
         self.status = status
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect, but never carries the token to another host."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urlparse(newurl).netloc != urlparse(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
 
 
 @dataclass(frozen=True)
@@ -133,7 +150,7 @@ class _Client:
                      "Content-Type": "application/json",
                      "User-Agent": "session-store-harness"})
         try:
-            with urllib.request.urlopen(request, timeout=API_TIMEOUT_S) as response:
+            with _OPENER.open(request, timeout=API_TIMEOUT_S) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise _ApiError(exc.code, str(exc.reason)) from None

@@ -2,9 +2,10 @@
 machine, compared, gated, and written up as one comment.
 
 Each side's store is resolved in its own commit's checkout (a configured name through that
-commit's harness.toml, a path from that checkout's root), so the code measured is exactly each
-commit's. The workload (store shape, cycles, repeats) is the head's for both sides: a pull
-request that changes it would otherwise compare two workloads, which the gate refuses.
+commit's harness.toml, a path from the folder the command ran in), so the code measured is
+exactly each commit's. The workload (store shape, cycles, repeats) and the `[gate]` table are
+the merge base's for both sides: a pull request must not choose how it is measured or judged
+(the comment says when it tried).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from session_store_harness.ci.checkout import (
     repository_root,
     resolve_commits,
 )
+from session_store_harness.errors import HarnessError
 from session_store_harness.judging.compare import Comparison, compare_runs
-from session_store_harness.judging.gate import GateLimits, GateResult, evaluate
-from session_store_harness.measuring.ab import AbPlan, measure_ab
+from session_store_harness.judging.gate import NO_CHECKS, GateLimits, GateResult, evaluate
+from session_store_harness.measuring.ab import AbPlan, measure_ab, require_complete
 from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
 from session_store_harness.settings.gate_config import gate_limits
@@ -51,7 +53,7 @@ class CiPlan:
     values: dict[str, Any] = field(default_factory=dict)  # run options, as `harness ab` has
     given: Set[str] = frozenset()  # the options the user typed (they beat the config file)
     base_store: str | None = None  # the base side's, when it is named differently
-    prepare: str | None = None  # run in each checkout before measuring (`npm ci`)
+    prepare: tuple[str, ...] = ()  # argv run in each checkout before measuring (`npm ci`)
     order: str = "abba"
     layout_seed: int | None = None
     max_repeat: int | None = None
@@ -67,6 +69,7 @@ class CiResult:
     comparison: Comparison
     gate: GateResult
     folder: Path
+    notes: tuple[str, ...] = ()  # what the comment must say besides the gate's verdict
 
     @property
     def exit_code(self) -> int:
@@ -77,38 +80,54 @@ def run_ci(plan: CiPlan, argv: tuple[str, ...] = ()) -> CiResult:
     """Measure, compare and gate; every file lands in `plan.output` (a new folder)."""
     repo = repository_root(plan.repo)
     commits = resolve_commits(repo, plan.base_ref, plan.head_ref)
+    where = _relative_folder(plan.repo, repo)
     with optional_result_folder(plan.output) as folder:
         assert folder is not None
-        runs, limits = _measured(plan, repo, commits, folder, argv)
+        runs, limits, notes = _measured(plan, repo, where, commits, folder, argv)
+        require_complete(runs)
         comparison = compare_runs(*runs)
         write_comparison_folder(comparison, folder / COMPARE)
         result = CiResult(commits, runs, comparison, evaluate(runs[1], limits, runs[0]),
-                          folder)
+                          folder, notes)
         write_text(folder / "gate.txt", gate_text(result.gate))
         write_text(folder / "gate.json", gate_json(result.gate))
         write_text(folder / CI_FILE, ci_json(result))
     return result
 
 
-def _measured(plan: CiPlan, repo: Path, commits: Commits, folder: Path,
-              argv: tuple[str, ...]) -> tuple[tuple[Run, Run], GateLimits]:
-    """Both sides measured interleaved, each from its own commit's checkout."""
+def _relative_folder(start: Path, root: Path) -> Path:
+    """Where in the repository the command was started: each checkout is entered there, as
+    the job's `working-directory` is."""
+    return start.resolve().relative_to(root.resolve())
+
+
+def _measured(plan: CiPlan, repo: Path, where: Path, commits: Commits, folder: Path,
+              argv: tuple[str, ...]) -> tuple[tuple[Run, Run], GateLimits, tuple[str, ...]]:
+    """Both sides measured interleaved, each from its own commit's checkout. The merge base,
+    not the pull request, says how to measure and judge: a head that changes the workload or
+    the `[gate]` table is measured and judged by the base's, and the comment says so."""
     with checkouts(repo, {"base": commits.base, "head": commits.head}) as trees:
+        base, head = trees["base"] / where, trees["head"] / where
+        limits, notes = _limits(plan, base, head)
         if plan.prepare:
-            for side, tree in trees.items():
+            for side, tree in (("base", base), ("head", head)):
                 prepare(tree, plan.prepare, side)
-        after, workload = _side_config(plan, trees["head"], plan.store, None)
-        before, _ = _side_config(plan, trees["base"], plan.base_store or plan.store, workload)
-        limits = _limits(plan, trees["head"])
+        before, workload = _side_config(plan, base, plan.base_store or plan.store, None)
+        _, own = _side_config(plan, head, plan.store, None)
+        after, _ = _side_config(plan, head, plan.store, workload)
+        changed = sorted(k for k in set(workload) | set(own) if workload.get(k) != own.get(k))
+        if changed:
+            notes += (f"the head changes the workload ({', '.join(changed)}): both sides were "
+                      "measured with the merge base's",)
         ab_plan = AbPlan(before=before, after=after, order=plan.order,
                          layout_seed=plan.layout_seed, max_repeat=plan.max_repeat,
                          limits=limits if plan.max_repeat is not None else None)
-        return measure_ab(ab_plan, folder / AB, argv), limits
+        return measure_ab(ab_plan, folder / AB, argv), limits, notes
 
 
 def _side_config(plan: CiPlan, tree: Path, store: str, workload: dict[str, Any] | None
                  ) -> tuple[RunConfig, dict[str, Any]]:
-    """One side's run config from its own checkout; `workload` (the head's) fixes the shape."""
+    """One side's run config from its own checkout; `workload` (the base's) fixes the shape."""
     values, given = {**plan.values, "store_cwd": tree}, set(plan.given)
     if workload is not None:
         values.update(workload)
@@ -122,12 +141,23 @@ def _config_path(plan: CiPlan, tree: Path) -> Path | None:
     return None if plan.config is None else tree / plan.config
 
 
-def _limits(plan: CiPlan, head: Path) -> GateLimits:
-    """The head's `[gate]` table under the command line's limits: the pull request may tune
-    its own gate, and the diff shows it."""
-    gate = load_project(_config_path(plan, head), cwd=head).table.gate
-    table = {} if gate is None else gate.model_dump(exclude_none=True)
-    return gate_limits(table, **plan.gate)
+def _limits(plan: CiPlan, base: Path, head: Path) -> tuple[GateLimits, tuple[str, ...]]:
+    """The merge base's `[gate]` table under the command line's limits, refused before
+    anything is measured when it gates nothing; a note when the head's table differs (a pull
+    request must not loosen the gate that judges it)."""
+    tables = [_gate_table(plan, tree) for tree in (base, head)]
+    limits = gate_limits(tables[0], **plan.gate)
+    if (limits.max_peak_rss_mb, limits.max_growth_mb_per_cycle,
+            limits.max_regression) == (None, None, None):
+        raise HarnessError(NO_CHECKS)
+    notes = (("the head changes the [gate] table; the merge base's judged it",)
+             if tables[0] != tables[1] else ())
+    return limits, notes
+
+
+def _gate_table(plan: CiPlan, tree: Path) -> dict[str, Any]:
+    gate = load_project(_config_path(plan, tree), cwd=tree).table.gate
+    return {} if gate is None else gate.model_dump(exclude_none=True)
 
 
 def ci_json(result: CiResult) -> str:

@@ -20,9 +20,15 @@ from session_store_harness.commands.options import (
     store_shape_options,
     worker_options,
 )
-from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
+from session_store_harness.errors import HarnessError
 from session_store_harness.judging.catalog import DEFAULT_REGRESSION_METRICS
-from session_store_harness.measuring.ab import ORDERS, AbPlan, measure_ab, store_spec_of
+from session_store_harness.measuring.ab import (
+    ORDERS,
+    AbPlan,
+    measure_ab,
+    require_complete,
+    store_spec_of,
+)
 from session_store_harness.measuring.measure import new_folder, resolve_layout_seed
 from session_store_harness.measuring.runner import new_layout_seed
 from session_store_harness.model.config import RunConfig, run_config
@@ -96,7 +102,7 @@ def ab(before_spec: str, after_spec: str, config_file: Path | None, output: Path
     runs = measure_ab(plan, new_folder(output), tuple(sys.argv))
     with contextlib.suppress(OSError):  # the folders are what counts, and they are written
         click.echo(_report(plan, runs, output))
-    _check(runs)
+    require_complete(runs)
 
 
 def _config(spec: str, project: ProjectConfig, values: dict[str, Any],
@@ -137,10 +143,3 @@ def _sequential_line(plan: AbPlan, runs: tuple[Run, Run]) -> str:
            else f"at --max-repeat {plan.most}, whatever was clear by then")
     return (f"sequential: {done} repeats a side were needed ({why}; looks planned at "
             f"{', '.join(map(str, plan.looks))})")
-
-
-def _check(runs: tuple[Run, Run]) -> None:
-    for side, run in zip(("before", "after"), runs, strict=True):
-        if run.status != "complete":
-            raise HarnessError(f"{side} run {run.status}: {run.error} (partial results kept)",
-                               EXIT_INTERRUPTED if run.status == "interrupted" else EXIT_FAILED)

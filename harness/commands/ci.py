@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,20 +68,27 @@ EPILOG = "\b\nExit codes (the gate's):\n" + exit_code_help()
               "create or update the one comment carrying --comment-key's marker.")
 @click.option("--comment-key", default="memory", show_default=True,
               help="Names the sticky comment: one per key in a pull request.")
+@click.option("--comment-author", default="github-actions[bot]", show_default=True,
+              help="The login that posts the comment (the token's): only its comments are "
+              "taken as the sticky one, whoever else quotes the marker.")
 def ci(store_name: str, base_store: str | None, base_ref: str | None, head_ref: str,
        repo: Path, config: str | None, prepare: str | None, output: Path,
        layout_seed: int | None, fixed_layout: bool, max_repeat: int | None,
        max_regression: str | None, max_peak_rss_mb: float | None,
        max_growth_mb_per_cycle: float | None, metrics: str | None,
-       allow_different: tuple[str, ...], comment: str, comment_key: str,
+       allow_different: tuple[str, ...], comment: str, comment_key: str, comment_author: str,
        **values: Any) -> None:
     """Measure a pull request's merge base and head interleaved on this machine, compare,
     gate, and post the report (step summary, annotations, one sticky PR comment)."""
-    from session_store_harness.ci.github import marker, pull_request_from_env
+    from session_store_harness.ci.checkout import prepare_argv
+    from session_store_harness.ci.github import TOKEN_VARIABLE, marker, pull_request_from_env
     from session_store_harness.ci.pull_request import CiPlan, run_ci
     from session_store_harness.measuring.measure import resolve_layout_seed
     from session_store_harness.writers.ci_comment import comment_markdown, error_markdown
 
+    # Taken out of the environment before anything runs: the head's store code, its workers
+    # and --prepare are the pull request's code, and must not inherit a token that can write.
+    token = os.environ.pop(TOKEN_VARIABLE, None)
     pull = pull_request_from_env()
     base_ref = base_ref or (pull.base_sha if pull else None)
     if not base_ref:
@@ -90,20 +98,21 @@ def ci(store_name: str, base_store: str | None, base_ref: str | None, head_ref: 
     plan = CiPlan(
         repo=repo, base_ref=base_ref, head_ref=head_ref, store=store_name,
         base_store=base_store, output=output, config=config, values=values, given=given,
-        prepare=prepare, layout_seed=None if fixed_layout else resolve_layout_seed(layout_seed),
-        max_repeat=max_repeat,
+        prepare=prepare_argv(prepare) if prepare else (), max_repeat=max_repeat,
+        layout_seed=None if fixed_layout else resolve_layout_seed(layout_seed),
         gate={"max_regression": max_regression, "max_peak_rss_mb": max_peak_rss_mb,
               "max_growth_mb_per_cycle": max_growth_mb_per_cycle, "metrics": metrics,
               "allow_different": allow_different or None})
     hidden = marker(comment_key)
     run_url = pull.run_url if pull else None
+    poster = Poster(pull, hidden, token, comment_author) if comment == "auto" else None
     try:
         result = run_ci(plan, tuple(sys.argv))
     except HarnessError as exc:
-        _no_verdict(error_markdown(hidden, str(exc), run_url), hidden, pull, comment)
+        _no_verdict(error_markdown(hidden, str(exc), run_url), poster)
         raise
     body = comment_markdown(result, hidden, run_url)
-    posted = _post(body, hidden, pull) if comment == "auto" else None
+    posted = poster.post(body) if poster else None
     if posted is not None and posted.status not in ("created", "updated"):
         body = comment_markdown(result, hidden, run_url, footer=f"> ℹ️ {posted.message}")
     _write(result.folder / "comment.md", body)
@@ -113,21 +122,30 @@ def ci(store_name: str, base_store: str | None, base_ref: str | None, head_ref: 
     sys.exit(result.exit_code)
 
 
-def _no_verdict(body: str, hidden: str, pull: Any, comment: str) -> None:
+def _no_verdict(body: str, poster: Poster | None) -> None:
     """Runs that failed or could not be compared still reach the pull request: the old verdict
     would otherwise stand beside a head it no longer describes."""
-    posted = _post(body, hidden, pull) if comment == "auto" else None
+    posted = poster.post(body) if poster else None
     if posted is not None and posted.status not in ("created", "updated", "skipped"):
         click.echo(f"[ci] comment: {posted.status}: {posted.message}", err=True)
     _summary(body)
 
 
-def _post(body: str, hidden: str, pull: Any) -> Any:
-    from session_store_harness.ci.github import TOKEN_VARIABLE, CommentOutcome, upsert_comment
+@dataclass(frozen=True)
+class Poster:
+    """Where the sticky comment goes, and with what."""
 
-    if pull is None:
-        return CommentOutcome("skipped", "not a pull request's job: no comment posted")
-    return upsert_comment(pull, body, hidden, os.environ.get(TOKEN_VARIABLE))
+    pull: Any
+    hidden: str
+    token: str | None
+    author: str
+
+    def post(self, body: str) -> Any:
+        from session_store_harness.ci.github import CommentOutcome, upsert_comment
+
+        if self.pull is None:
+            return CommentOutcome("skipped", "not a pull request's job: no comment posted")
+        return upsert_comment(self.pull, body, self.hidden, self.token, self.author)
 
 
 def _write(path: Path, text: str) -> None:

@@ -44,6 +44,10 @@ EXIT_CODES: dict[Outcome, int] = {"pass": EXIT_OK, "fail": EXIT_FAILED,
                                   "inconclusive": EXIT_INCONCLUSIVE}
 
 
+NO_CHECKS = ("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or --max-regression "
+             "(or [tool.harness.gate] in pyproject.toml)")
+
+
 @dataclass(frozen=True)
 class GateLimits:
     """What the candidate must meet; None leaves a check out."""
@@ -119,8 +123,7 @@ def evaluate(candidate: Run, limits: GateLimits, baseline: Run | None = None) ->
         notes = (*comparison.warnings, describe_level(len(limits.metrics),
                                                       planned_looks(baseline, candidate)))
     if not checks:
-        raise HarnessError("no checks: give --max-peak-rss-mb, --max-growth-mb-per-cycle or "
-                           "--max-regression (or [tool.harness.gate] in pyproject.toml)")
+        raise HarnessError(NO_CHECKS)
     stores = (("candidate", candidate.config.describe_store()),
               *((("baseline", baseline.config.describe_store()),) if baseline else ()))
     return GateResult(tuple(checks), notes, stores)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.measuring.environment import capture
 from session_store_harness.measuring.measure import save, scratch_folder
 from session_store_harness.measuring.preflight import check_loadable
@@ -225,3 +225,12 @@ class _Interleaved:
                    interleaved_with=AFTER if side == BEFORE else BEFORE,
                    interleaved_order=plan.sequence[:self.turns],
                    planned_looks=max(1, len(plan.looks)), max_repeat=plan.max_repeat)
+
+
+def require_complete(runs: tuple[Run, Run]) -> None:
+    """A side that did not complete ends the command with its own code (1 failed, 130
+    interrupted) and its error, partial results kept: nothing half-measured is judged."""
+    for side, run in zip(SIDES, runs, strict=True):
+        if run.status != "complete":
+            raise HarnessError(f"{side} run {run.status}: {run.error} (partial results kept)",
+                               EXIT_INTERRUPTED if run.status == "interrupted" else EXIT_FAILED)

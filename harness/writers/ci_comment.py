@@ -9,6 +9,7 @@ from session_store_harness.writers.report import comparison_report
 
 COMMENT_LIMIT = 65_536  # GitHub refuses a longer comment body
 MARGIN = 512  # room for the lines added after the report (the comment's outcome, a link)
+MAX_ERROR = 2000  # of an error's text in a comment: it may quote the pull request's output
 
 
 def comment_markdown(result: CiResult, hidden_marker: str, run_url: str | None = None,
@@ -17,6 +18,7 @@ def comment_markdown(result: CiResult, hidden_marker: str, run_url: str | None =
     commits, (before, after) = result.commits, result.runs
     head = [hidden_marker, gate_markdown(result.gate).replace("### Memory gate", "## Memory gate",
                                                               1),
+            *(f"> ⚠️ {note}\n" for note in result.notes),
             f"Merge base `{commits.base[:12]}` ({commits.base_ref}) → head `{commits.head[:12]}`: "
             f"{len(before.measured)} and {len(after.measured)} repeats, interleaved on one "
             f"runner; store `{before.config.describe_store()}` → "
@@ -39,6 +41,7 @@ def _demoted(report: str) -> str:
 def error_markdown(hidden_marker: str, message: str, run_url: str | None = None) -> str:
     """The comment when there is no verdict: the runs failed or could not be compared. It
     replaces an earlier verdict, which no longer describes the head."""
+    message = message if len(message) <= MAX_ERROR else message[:MAX_ERROR] + " …"
     link = (f"\n\nWhat was measured before the error is in [this workflow run's artifact]"
             f"({run_url})." if run_url else "")
     return (f"{hidden_marker}\n## Memory gate: ⚠️ no verdict\n\n"

@@ -27,14 +27,30 @@ repeat = 5
 """
 
 
+PROBE_STORE = '''import os
+from pathlib import Path
+
+from session_store_harness.stores.ballast import BallastStore
+
+
+class Probe(BallastStore):
+    def __init__(self, path, env=None):
+        super().__init__(path, env)
+        Path(os.environ["PROBE_OUT"]).write_text(repr(os.environ.get("GITHUB_TOKEN")))
+'''
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
                           text=True).stdout.strip()
 
 
-def commit_config(repo: Path, store_table: str, message: str) -> str:
-    (repo / "harness.toml").write_text(
-        f"{WORKLOAD}\n[stores.app]\n{store_table}\n[gate]\nmax_regression = \"5%\"\n"
+def commit_config(repo: Path, store_table: str, message: str, threshold: str = "5%") -> str:
+    # in a subfolder: the checkouts are entered where the command ran, as a job's
+    # working-directory is
+    (repo / "app").mkdir(exist_ok=True)
+    (repo / "app" / "harness.toml").write_text(
+        f"{WORKLOAD}\n[stores.app]\n{store_table}\n[gate]\nmax_regression = \"{threshold}\"\n"
         "metrics = [\"rss_steady_mb\", \"peak_rss_mb\"]\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)
@@ -53,11 +69,17 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     git(root, "checkout", "-q", "-b", "feature")
     feature = commit_config(root, 'store = "snapshot"\nreuse_loaded_store = true', "after")
     git(root, "checkout", "-q", "-b", "leak", "main")
-    leak = commit_config(root, 'store = "ballast"\nenv = { HARNESS_BALLAST_MB = "4" }', "leak")
+    # a store holding 4 MB more, which also writes down whether it can see the token, in a
+    # head that loosens the gate it is judged by
+    (root / "app" / "probe_store.py").write_text(PROBE_STORE)
+    probe = root.parent / "probe.txt"
+    leak = commit_config(root, 'store = "probe_store.py:Probe"\n'
+                         f'env = {{ HARNESS_BALLAST_MB = "4", PROBE_OUT = "{probe}" }}', "leak",
+                         threshold="500%")
     git(root, "checkout", "-q", "-b", "broken", "main")
     commit_config(root, 'store = "missing.py:Store"', "a store file that is not there")
     git(root, "checkout", "-q", "feature")
-    return {"path": root, "base": base, "feature": feature, "leak": leak}
+    return {"path": root, "base": base, "feature": feature, "leak": leak, "probe": probe}
 
 
 class FakeGitHub(BaseHTTPRequestHandler):
@@ -92,6 +114,7 @@ class FakeGitHub(BaseHTTPRequestHandler):
             self._answer(403, {"message": "Resource not accessible by integration"})
             return
         comment = {"id": 1000 + len(self.comments), "body": payload["body"],
+                   "user": {"login": "github-actions[bot]", "type": "Bot"},
                    "html_url": f"https://github.invalid/c/{len(self.comments)}"}
         self.comments.append(comment)
         self._answer(201, comment)
@@ -109,10 +132,13 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def github() -> Iterator[type[FakeGitHub]]:
-    # 120 comments by others first: the marker must be looked for past the first page
+    # 120 comments by others first: the marker must be looked for past the first page; one
+    # of them quotes the marker, and must not be taken for the harness's comment
+    others = [{"id": i, "body": f"comment {i}", "user": {"login": "someone", "type": "User"}}
+              for i in range(120)]
+    others[110]["body"] = f"look: {marker('memory')} pass!"
     handler = type("Handler", (FakeGitHub,), {
-        "comments": [{"id": i, "body": f"comment {i}"} for i in range(120)],
-        "requests": [], "refuse": False})
+        "comments": others, "requests": [], "refuse": False})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -139,8 +165,8 @@ def test_a_pull_request_is_measured_gated_and_commented_once(
     env = actions_env(tmp_path, github.url, repo["base"])  # type: ignore[attr-defined]
     out = tmp_path / "out"
     # WHEN the action's command runs in the head's checkout
-    result = run_cli("ci", "--store", "app", "--repo", str(repo["path"]), "-o", str(out),
-                     env=env)
+    result = run_cli("ci", "--store", "app", "--repo", str(repo["path"] / "app"), "-o",
+                     str(out), env=env)
     # THEN its exit code is the gate's, and the gate judged the merge base against the head
     gate = json.loads((out / "gate.json").read_text())
     assert result.returncode == gate["exit_code"], result.stdout + result.stderr
@@ -177,8 +203,10 @@ def test_a_pull_request_is_measured_gated_and_commented_once(
     pull = PullRequest(api_url=github.url, repository="octo/app", number=7)  # type: ignore
     again = upsert_comment(pull, body + "again", marker("memory"), TOKEN)
     assert again.status == "updated"
-    assert sum(marker("memory") in c["body"] for c in github.comments) == 1
+    assert [c["id"] for c in github.comments if marker("memory") in c["body"]
+            and c["user"]["login"] == "github-actions[bot]"] == [github.comments[-1]["id"]]
     assert github.comments[-1]["body"].endswith("again")
+    assert github.comments[110]["body"].endswith("pass!")  # someone else's: untouched
 
 
 def test_a_regression_fails_and_a_read_only_token_is_reported_not_fatal(
@@ -188,9 +216,14 @@ def test_a_regression_fails_and_a_read_only_token_is_reported_not_fatal(
     env = actions_env(tmp_path, github.url, repo["base"])  # type: ignore[attr-defined]
     out = tmp_path / "out"
     result = run_cli("ci", "--store", "app", "--base-store", "app", "--head", "leak",
-                     "--repo", str(repo["path"]), "-o", str(out), env=env)
-    # THEN the gate fails (exit 1), annotated, and the refusal is said, not raised
+                     "--repo", str(repo["path"] / "app"), "-o", str(out), env=env)
+    # THEN the gate fails (exit 1) by the merge base's 5%, not the head's 500%, and says so
     assert result.returncode == 1, result.stdout + result.stderr
+    assert "(limit +5.0%) fail" in result.stdout
+    assert "the head changes the [gate] table; the merge base's judged it" in \
+        (out / "comment.md").read_text()
+    # the pull request's code ran without the token
+    assert repo["probe"].read_text() == "None"
     assert "::error title=memory gate::steady RSS (median, 2nd half) regression" in \
         result.stdout
     assert "[ci] comment: not-allowed: GitHub refused the comment (HTTP 403)" in result.stdout
@@ -204,8 +237,8 @@ def test_a_head_that_cannot_be_measured_gets_a_no_verdict_comment(
         repo: dict[str, Any], github: type[FakeGitHub], tmp_path: Path) -> None:
     env = actions_env(tmp_path, github.url, repo["base"])  # type: ignore[attr-defined]
     out = tmp_path / "out"
-    result = run_cli("ci", "--store", "app", "--head", "broken", "--repo", str(repo["path"]),
-                     "-o", str(out), env=env)
+    result = run_cli("ci", "--store", "app", "--head", "broken", "--repo",
+                     str(repo["path"] / "app"), "-o", str(out), env=env)
     assert_one_line_error(result, 2, "missing.py")
     assert not out.exists()  # nothing was measured: no empty result folder
     # the pull request hears of it: an earlier verdict must not stand for this head
@@ -217,12 +250,13 @@ def test_a_head_that_cannot_be_measured_gets_a_no_verdict_comment(
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--base", "no-such-branch"), "'no-such-branch' names no commit in "),
+    (("--base", "main", "--prepare", "'unclosed"), "--prepare \"'unclosed\": No closing quotation"),
     ((), "--base is needed outside a pull request's job"),
 ])
 def test_bad_refs_are_one_line_errors_and_leave_no_folder(
         repo: dict[str, Any], tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-    result = run_cli("ci", "--store", "app", "--repo", str(repo["path"]), *args,
+    result = run_cli("ci", "--store", "app", "--repo", str(repo["path"] / "app"), *args,
                      "-o", str(tmp_path / "out"), env=env)
     assert_one_line_error(result, 2, message)
     assert not (tmp_path / "out").exists()
