@@ -22,8 +22,13 @@ middle exactly in 60%, 84% and 95% of series, and a step of 6 sigma at the newes
 sigma is estimated from the series itself, robustly: the median absolute deviation of
 successive differences, divided by 0.6745 and by sqrt(2) (a difference of two points carries
 the noise of both), so a step, which is one large difference, hardly moves it. It is floored
-at the metric's floor (1 MB, 0.5 ms) and at 1% of the series' median: a series flatter than
-the harness's resolution would otherwise make every wiggle of 0.01 MB a step.
+at the metric's floor (1 MB, 0.5 ms), but never above 5% of the series' median (a workload of
+0.3 ms cycles must still show a 4x slowdown), and at 1% of the series' median: a series
+flatter than the harness's resolution would otherwise make every wiggle of 0.01 MB a step.
+The false-step rates above hold at the simulated noise (sigma 2 on a level of 100); noisier
+or heavy-tailed series call more false steps (about 17% of 6-commit series at sigma 3-5, and
+15-17% with t(3) noise, in a reviewer's simulation): a step named on few commits is a lead to
+look at, not a verdict.
 
 A segment may be one commit long, so a step at the newest commit is named at once (and a
 one-commit blip shows as a step up and a step back down, each at its own commit); the next
@@ -43,6 +48,7 @@ from session_store_harness.model.history import HistoryRecord
 
 MIN_SEGMENT = 1
 MIN_POINTS = 5  # fewer: a split leaves too little on each side to tell a step from noise
+FLOOR_SHARE = 0.05  # the metric's floor, at most this share of the series' level
 RELATIVE_NOISE_FLOOR = 0.01  # of the series' median
 MAD_TO_SIGMA = 1 / 0.6745  # the MAD of Gaussian noise is 0.6745 sigma
 PENALTY_FACTOR = 6  # 2 ln(n) sigma^2 per change (BIC: location + level), tripled (above)
@@ -80,12 +86,14 @@ class Detection:
 
 
 def noise_sigma(values: Sequence[float], floor: float) -> float:
-    """The series' noise, robust to its steps, never below `floor` or 1% of its level."""
+    """The series' noise, robust to its steps, never below `floor` (capped at 5% of the
+    series' level) or 1% of its level."""
     diffs = [b - a for a, b in itertools.pairwise(values)]
     centre = statistics.median(diffs)
     mad = statistics.median(abs(d - centre) for d in diffs)
     robust = MAD_TO_SIGMA * mad / math.sqrt(2)
-    return max(robust, floor, RELATIVE_NOISE_FLOOR * abs(statistics.median(values)))
+    level = abs(statistics.median(values))
+    return max(robust, min(floor, FLOOR_SHARE * level), RELATIVE_NOISE_FLOOR * level)
 
 
 def penalty(points: int, sigma: float) -> float:

@@ -84,7 +84,8 @@ def test_too_few_points_are_not_judged() -> None:
 def test_noise_is_robust_to_the_step_and_floored() -> None:
     values = noisy([(20, 200.0), (20, 260.0)], sigma=3.0, seed=4)
     assert 1.5 < noise_sigma(values, floor=1.0) < 4.5  # the 60 MB step does not inflate it
-    assert noise_sigma([5.0] * 10, floor=1.0) == 1.0
+    assert noise_sigma([50.0] * 10, floor=1.0) == 1.0  # the metric's floor
+    assert noise_sigma([5.0] * 10, floor=1.0) == 0.25  # ... capped at 5% of the level
     assert noise_sigma([500.0] * 10, floor=1.0) == 5.0  # 1% of the level
 
 
@@ -189,3 +190,10 @@ def test_adds_at_once_lose_no_record(tmp_path: Path) -> None:
     records = load_history(into)
     assert sorted(r.commit for r in records) == sorted(r.commit for b in batches for r in b)
     assert (into / "history.csv").read_text() == history_csv(records)
+
+
+def test_a_fast_workloads_slowdown_is_not_hidden_by_the_metrics_floor() -> None:
+    # 0.3 ms cycles (the entry workload): the 0.5 ms floor of cycle time must not swallow a 4x
+    # slowdown held for three commits
+    values = [0.30, 0.31, 0.30, 0.32, 0.31, 0.30, 1.2, 1.2, 1.2]
+    assert [s.index for s in detect_steps(values, floor=0.5).steps] == [6]
