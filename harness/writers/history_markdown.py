@@ -18,6 +18,7 @@ from session_store_harness.judging.change_points import (
     levels,
 )
 from session_store_harness.model.history import HistoryRecord
+from session_store_harness.writers.mermaid import axis_range, number
 from session_store_harness.writers.table import format_cell, markdown_table
 
 MAX_CHARS = 60_000  # GitHub's limit is 65,536; the margin is for a caller's heading
@@ -115,18 +116,16 @@ def _chart(series: MetricSeries) -> str:
     start = max(0, len(series.values) - MAX_CHART_POINTS)
     records, values = series.records[start:], series.values[start:]
     fitted = levels(series.values, series.detection)[start:] if series.detection.enough else []
-    low, high = min((*values, *fitted)), max((*values, *fitted))
-    margin = (high - low) * 0.1 or max(abs(high) * 0.05, 1.0)
+    low, high, decimals = axis_range([*values, *fitted])
     note = (f"Chart: the newest {len(values)} of {len(series.values)} commits; history.png "
             "and history.csv hold them all.\n\n" if start else "")
     lines = ["```mermaid", "xychart-beta",
              f'    title "{series.label}"',
              f"    x-axis [{', '.join(_label(r) for r in records)}]",
-             f'    y-axis "{series.unit}" {_number(max(low - margin, 0.0))} --> '
-             f"{_number(high + margin)}",
-             f"    line [{', '.join(_number(v) for v in values)}]"]
+             f'    y-axis "{series.unit}" {number(low, decimals)} --> {number(high, decimals)}',
+             f"    line [{', '.join(number(v, decimals + 1) for v in values)}]"]
     if fitted:
-        lines.append(f"    line [{', '.join(_number(v) for v in fitted)}]")
+        lines.append(f"    line [{', '.join(number(v, decimals + 1) for v in fitted)}]")
     lines.append("```")
     legend = ("First line: each commit's median; second: the level between steps.\n\n"
               if fitted else "")
@@ -136,6 +135,3 @@ def _chart(series: MetricSeries) -> str:
 def _label(record: HistoryRecord) -> str:
     return f'"{record.short}"'  # quoted: a SHA of digits only would read as a number
 
-
-def _number(value: float) -> str:
-    return f"{value:.2f}"

@@ -40,20 +40,23 @@ def line_chart(title: str, x_title: str, x_labels: Sequence[str], y_title: str,
     keep = _thinned(len(x_labels))
     labels = [x_labels[i] for i in keep]
     lines = [[s.values[i] for i in keep] for s in series]
-    low, high = _range([v for line in lines for v in line if v is not None])
+    low, high, decimals = axis_range([v for line in lines for v in line if v is not None])
     colours = ", ".join(code for _, code in PALETTE[:len(series)])
     init = {"themeVariables": {"xyChart": {"plotColorPalette": colours}}}
     body = [f"%%{{init: {json.dumps(init)}}}%%", "xychart-beta",
             f"    title {_quote(title)}",
             f"    x-axis {_quote(x_title)} [{', '.join(_quote(x) for x in labels)}]",
-            f"    y-axis {_quote(y_title)} {_number(low)} --> {_number(high)}"]
-    body += [f"    line [{', '.join(_number(v) for v in _filled(line))}]" for line in lines]
+            f"    y-axis {_quote(y_title)} {number(low, decimals)} --> "
+            f"{number(high, decimals)}"]
+    body += [f"    line [{', '.join(number(v, decimals + 1) for v in _filled(line, low))}]"
+             for line in lines]
     legend = ", ".join(f"{colour}: {s.name}"
                        for (colour, _), s in zip(PALETTE, series, strict=False))
     notes = [f"thinned to {len(keep)} of {len(x_labels)} points"] if len(keep) < len(x_labels) \
         else []
     if any(v is None for line in lines for v in line):
-        notes.append("a missing value is drawn at its neighbour's")
+        notes.append("a missing value is drawn at its neighbour's (a line with none: at the "
+                     "axis' bottom)")
     tail = f" ({'; '.join(notes)})" if notes else ""
     return "```mermaid\n" + "\n".join(body) + "\n```\n\n" + f"_{legend}{tail}_"
 
@@ -65,32 +68,37 @@ def _thinned(count: int) -> list[int]:
     return sorted({round(i * step) for i in range(MAX_POINTS)})
 
 
-def _range(values: list[float]) -> tuple[float, float]:
-    """An axis from a round number under the lowest value to one over the highest: a range
-    starting at zero would flatten a 2% change into a straight line."""
+def axis_range(values: Sequence[float]) -> tuple[float, float, int]:
+    """An axis from a round number under the lowest value to one over the highest (a range
+    starting at zero would flatten a 2% change into a straight line), and the decimals that
+    tell its ends and steps apart."""
     if not values:
-        return 0.0, 1.0
+        return 0.0, 1.0, 1
     low, high = min(values), max(values)
     span = high - low or max(abs(high), 1.0) * 0.1
-    step = 10 ** math.floor(math.log10(span / 2)) if span > 0 else 1.0
+    step = 10 ** math.floor(math.log10(span / 2))
     bottom = math.floor((low - span * 0.05) / step) * step
-    return bottom, math.ceil((high + span * 0.05) / step) * step
+    top = math.ceil((high + span * 0.05) / step) * step
+    return bottom, top, max(0, -math.floor(math.log10(step))) + 1
 
 
-def _filled(values: Sequence[float | None]) -> list[float]:
+def number(value: float, decimals: int) -> str:
+    """Fixed-point, never an exponent (`1e+06` is not a number to every Mermaid version), and
+    no `-0`."""
+    text = f"{value:.{decimals}f}"
+    return "0" if float(text) == 0 else text
+
+
+def _filled(values: Sequence[float | None], bottom: float) -> list[float]:
     known = [v for v in values if v is not None]
     if not known:
-        return [0.0] * len(values)
+        return [bottom] * len(values)
     out: list[float] = []
     last = known[0]
     for value in values:
         last = value if value is not None else last
         out.append(last)
     return out
-
-
-def _number(value: float) -> str:
-    return f"{value:.6g}"
 
 
 def _quote(text: str) -> str:

@@ -106,9 +106,14 @@ def checked(checker: Path) -> dict[str, Any]:
         fake_run("after", [100 + i * 0.3 for i in range(120)], 50, 190)), [])
     gap = line_chart('A "quoted" title', "cycle", ["0", "1", "2"], "MB",
                      [Series("a", [1.0, None, 3.0]), Series("b", [2.0, 2.5, None])])
+    # over a GB, flat to within a page; and millions (never written with an exponent)
+    flat = line_chart("flat", "cycle", ["0", "1"], "MB", [Series("a", [1234.5671, 1234.5678])])
+    large = line_chart("large", "cycle", ["0", "1"], "KB", [Series("a", [1.5e6, 1.6e6])])
     charts = [*MERMAID_BLOCK.findall(report), *MERMAID_BLOCK.findall(long_report),
-              *MERMAID_BLOCK.findall(gap), BAD_CHART]
-    assert len(charts) == 4
+              *MERMAID_BLOCK.findall(gap), *MERMAID_BLOCK.findall(flat),
+              *MERMAID_BLOCK.findall(large), BAD_CHART]
+    assert len(charts) == 6
+    assert "1234.56700 --> 1234.56790" in flat and "e+" not in large
     return check(checker, workflows, charts)
 
 
