@@ -30,6 +30,9 @@ from session_store_harness.errors import HarnessError
 from session_store_harness.model.run import Run
 
 SCHEMA_VERSION = 1
+# a figure no run makes (1e9 MB, or 11 days a cycle): larger is a hand edit, and would overflow
+# the detector's squares
+MAX_FIGURE = 1e9
 HISTORY = "history.jsonl"
 HISTORY_CSV = "history.csv"
 DEFAULT_DIR = Path("results/history")
@@ -207,8 +210,9 @@ def load_history(folder: Path) -> list[HistoryRecord]:
             break  # the file ends in a newline: its last "line" is empty
         try:
             records.append(record_from_json(json.loads(line)))
-        except (ValueError, HarnessError) as exc:
-            raise HarnessError(f"{path}: line {number} is not a history record ({exc}); the "
+        except (ValueError, HarnessError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise HarnessError(f"{path}: line {number} is not a history record ({why}); the "
                                "history is left as it is") from None
     if text and not text.endswith("\n"):
         raise HarnessError(f"{path}: the last line is cut short (no newline); the history is "
@@ -324,8 +328,9 @@ def _point(name: str, point: Any) -> MetricPoint:
     _check(point, dict, f"metrics.{name}")
     median, repeats = point.get("median"), point.get("repeats")
     if isinstance(median, bool) or not isinstance(median, int | float) or not math.isfinite(
-            median):
-        raise HarnessError(f"metrics.{name}.median must be a finite number, got {median!r}")
+            median) or abs(median) > MAX_FIGURE:
+        raise HarnessError(f"metrics.{name}.median must be a finite number (at most "
+                           f"{MAX_FIGURE:g} in size), got {median!r}")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise HarnessError(f"metrics.{name}.repeats must be a count of 1 or more, got "
                            f"{repeats!r}")
