@@ -10,12 +10,15 @@ import click
 from session_store_harness.commands.options import measurement_options, worker_options
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.generating.profiles import PROFILES
+from session_store_harness.measuring.runner import new_layout_seed
 from session_store_harness.measuring.sweep import (
+    ORDERS,
     cell_runs,
     matrix,
     merge_shards,
     parse_shard,
     parse_sizes,
+    run_order,
     shard,
 )
 from session_store_harness.model.config import parse_workloads, run_config, store_options
@@ -40,10 +43,15 @@ from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
               help="Same seed and arguments give byte-identical stores.")
 @worker_options
 @measurement_options
+@click.option("--order", type=click.Choice(ORDERS), default="random", show_default=True,
+              help="Run the cells in a seeded random order (a change in the machine's load "
+              "then lands on sizes at random), or in the matrix's (sizes one after another).")
+@click.option("--order-seed", type=int,
+              help="Seed of --order random (default: random, recorded in sweep.json).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="New folder; one sub-folder per cell.")
 def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path, workload: str,
-          **values) -> None:
+          order: str, order_seed: int | None, **values) -> None:
     """Run every cell of sizes x stores x workload x reuse, or one shard of them."""
     from session_store_harness.measuring.measure import measure, new_folder
     from session_store_harness.writers.sweep_csv import sweep_csv
@@ -58,11 +66,15 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path, wo
     configs = [run_config(store=cell.store, store_file=None, target_kb=cell.size_kb,
                           entries=None, reuse_loaded_store=cell.reuse, label=cell.name,
                           workload=cell.workload, **values) for cell in mine]
+    seed = new_layout_seed() if order == "random" and order_seed is None else order_seed
+    ran = run_order(list(zip(mine, configs, strict=True)), order, seed)
     folder = new_folder(output)
-    write_text(folder / SWEEP_FILE, sweep_json(f"{index}/{count}", [c.as_dict() for c in cells],
-                                               [c.as_dict() for c in mine], sys.argv))
+    write_text(folder / SWEEP_FILE, sweep_json(
+        f"{index}/{count}", [c.as_dict() for c in cells], [c.as_dict() for c in mine], sys.argv,
+        run_order={"order": order, "seed": seed if order == "random" else None,
+                   "cells": [cell.name for cell, _ in ran]}))
     failed = []
-    for number, (cell, config) in enumerate(zip(mine, configs, strict=True), start=1):
+    for number, (cell, config) in enumerate(ran, start=1):
         click.echo(f"[sweep] {number}/{len(mine)}: {cell.name}", err=True)
         result = measure(config, new_folder(folder / cell.name), tuple(sys.argv))
         if result.status == "interrupted":  # Ctrl-C, SIGTERM, SIGHUP: stop, don't start the next

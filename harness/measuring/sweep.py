@@ -7,11 +7,12 @@ copies their cells into one new folder.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from session_store_harness.errors import HarnessError
 from session_store_harness.model.run import Run
@@ -69,6 +70,22 @@ def matrix(sizes_kb: list[int], stores: list[str], reuse: str,
         raise HarnessError("--reuse yes with --workload entry leaves no cell: an entry cycle "
                            "loads no whole store to reuse")
     return usable
+
+
+ORDERS = ("random", "matrix")
+Item = TypeVar("Item")
+
+
+def run_order(cells: list[Item], order: str, seed: int | None) -> list[Item]:
+    """The order the cells run in. In the matrix's order the sizes run one after another,
+    smallest first, so a change in the machine's load during the sweep tilts every slope;
+    in a seeded random order it lands on sizes at random, as noise the fit's residuals (and so
+    its interval) take in."""
+    if order == "matrix":
+        return list(cells)
+    if order != "random":
+        raise HarnessError(f"--order must be one of {', '.join(ORDERS)}, got {order!r}")
+    return random.Random(seed).sample(cells, len(cells))
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -25,11 +25,12 @@ READING = ("`k` is the slope of log(cost) on log(store size), fitted by least sq
            "twice the cost), **k = 0 means it does not depend on the store's size**, 0.5 that "
            "it grows as the square root. Figures are totals: a fixed part (the runtime itself, "
            "some MB of RSS) pulls `k` towards 0 at sizes where it dominates, so compare lines "
-           "over the same sizes, and trust the larger sizes' slope. The interval covers the "
-           "spread between repeats only: the cells ran one after another, so a change in the "
-           "machine's load during the sweep (larger stores ran later) is in no interval and can "
-           "tilt a slope; on a shared machine, rerun at a steady load before calling two "
-           "slopes apart.")
+           "over the same sizes, and trust the larger sizes' slope. The interval is the "
+           "spread of every repeat around the line. The cells ran one after another: in a "
+           "random order (`harness sweep`'s default; its seed is in sweep.json) a change in the "
+           "machine's load lands on sizes at random and widens the interval; in the matrix's "
+           "order (`--order matrix`: larger stores later) it can tilt a slope and no interval "
+           "shows it.")
 
 
 def sweep_report_md(sweep: Sweep, growth: tuple[SeriesGrowth, ...], metrics: tuple[str, ...],

@@ -15,6 +15,7 @@ from session_store_harness.cli import cli
 from session_store_harness.errors import HarnessError
 from session_store_harness.judging.growth import growth_exponent, sweep_growth
 from session_store_harness.judging.metrics import summarize, values_of
+from session_store_harness.measuring.sweep import run_order
 from session_store_harness.model.result_folder import load_run
 from session_store_harness.model.sweep_folder import load_sweep
 from session_store_harness.writers.sweep_plots import draw_growth
@@ -33,6 +34,15 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("sweep", *SWEEP, "-o", str(folder))
     assert result.returncode == 0, result.stderr
     return folder
+
+
+def test_the_sweep_ran_its_cells_in_a_recorded_random_order(sweep: Path) -> None:
+    data = json.loads((sweep / "sweep.json").read_text())
+    ran = data["run_order"]
+    assert ran["order"] == "random" and isinstance(ran["seed"], int)
+    assert sorted(ran["cells"]) == sorted(cell["name"] for cell in data["cells"])
+    # the seed gives the order back
+    assert ran["cells"] == [c["name"] for c in run_order(data["cells"], "random", ran["seed"])]
 
 
 def _report(folder: Path, out: Path, *extra: str) -> str:

@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from session_store_harness.errors import HarnessError
-from session_store_harness.measuring.sweep import matrix, parse_shard, parse_sizes, shard
+from session_store_harness.measuring.sweep import (
+    matrix,
+    parse_shard,
+    parse_sizes,
+    run_order,
+    shard,
+)
 from session_store_harness.model.sweep_folder import is_sweep_folder, load_sweep
 
 
@@ -65,3 +71,13 @@ def test_a_folder_without_sweep_json_is_not_a_sweep(tmp_path: Path) -> None:
     assert not is_sweep_folder(tmp_path)
     with pytest.raises(HarnessError, match="not a sweep folder"):
         load_sweep(tmp_path)
+
+
+def test_run_order_is_the_matrix_or_a_seeded_permutation_of_it() -> None:
+    cells = list(range(40))
+    assert run_order(cells, "matrix", None) == cells
+    shuffled = run_order(cells, "random", 7)
+    assert sorted(shuffled) == cells and shuffled != cells
+    assert run_order(cells, "random", 7) == shuffled  # the recorded seed repeats it
+    with pytest.raises(HarnessError, match="--order must be one of random, matrix"):
+        run_order(cells, "by-size", 1)
