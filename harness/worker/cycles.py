@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from session_store_harness.errors import WORKER_STORE_ERROR
@@ -34,6 +35,7 @@ from session_store_harness.worker.protocol import (
 from session_store_harness.worker.store_loader import (
     EntryApi,
     entry_api,
+    entry_mutation,
     load_store_class,
     update_outcome,
 )
@@ -66,17 +68,12 @@ def _touch_fields(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def touch(key: str, cycle: int, fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS):
+def touch(key: str, cycle: int, fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS
+          ) -> Callable[[SessionMap], None]:
     """The cycle's mutation: set `fields` of one entry (by default as in the fix's stress
-    test: `updatedAt`, `lastTo`, `label`; values from `touch_value`)."""
-
-    def mutate(store: SessionMap) -> None:
-        entry = store.setdefault(key, {"sessionId": f"harness-{cycle}"})
-        now_ms = int(time.time() * 1000)
-        for field in fields:
-            entry[field] = touch_value(field, cycle, now_ms)
-
-    return mutate
+    test: `updatedAt`, `lastTo`, `label`; values from `touch_value`): the entry workload's
+    mutation, applied to the whole store as the loaders' fallback applies it."""
+    return entry_mutation(key, touch_entry(cycle, fields))
 
 
 def touch_entry(cycle: int, fields: tuple[str, ...] = DEFAULT_TOUCH_FIELDS):
