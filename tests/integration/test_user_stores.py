@@ -5,7 +5,6 @@ TypeScript modules, and a --worker-cmd program, each through run, compare and ga
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -17,7 +16,6 @@ from session_store_harness.measuring.environment import GIT_LOCATION_VARIABLES
 from tests.integration.user_project import (
     NODE_WORKER,
     RUN_ARGS,
-    TS_STORE,
     harness,
     install_distribution,
     make_project,
@@ -158,31 +156,3 @@ def test_a_worker_command_beside_the_harness_worker_is_a_setup_difference(
     allowed = harness(project, "gate", "cmd", "--baseline", "own", "--max-regression", "50%",
                       "--allow-different", "worker")
     assert allowed.returncode == 3, allowed.stderr
-
-
-@NEEDS_NODE
-def test_a_typescript_store_with_a_loader_installed_in_the_project(project: Path) -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm is not installed: the TypeScript loader cannot be installed")
-    (project / "package.json").write_text(json.dumps({"name": "user-project", "private": True}))
-    try:
-        installed = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--save-dev",
-                                    "tsx"], cwd=project, capture_output=True, text=True,
-                                   timeout=240)
-    except subprocess.TimeoutExpired:
-        pytest.skip("npm install tsx took over 240 s")
-    if installed.returncode != 0:
-        pytest.skip(f"npm install tsx failed: {installed.stderr.strip()[-300:]}")
-    (project / "store.ts").write_text(TS_STORE)
-    # WHEN the .ts store runs with the loader, as the README says
-    ran = run_ok(project, "ts", "--store", "./store.ts", "--node-arg=--import=tsx")
-    assert ran["config"]["store_spec"]["node_args"] == ["--import=tsx"]
-    assert ran["status"] == "complete"
-    # AND without it, a Node that cannot strip types (before 22.18) refuses it in one line
-    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
-    if tuple(int(part) for part in version.strip().lstrip("v").split(".")[:2]) >= (22, 18):
-        return
-    refused = harness(project, "run", "--store", "./store.ts", *RUN_ARGS, "--run-dir", "no")
-    assert refused.returncode == 2 and "--node-arg=--import=tsx" in refused.stderr
-    assert not (project / "no").exists()

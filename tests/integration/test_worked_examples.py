@@ -112,3 +112,12 @@ def test_the_typescript_twin_with_tsx(tmp_path: Path) -> None:
                     "--run-dir", "named")
     assert named.returncode == 0, named.stderr
     assert meta(example / "named")["config"]["store_spec"]["node_args"] == ["--import=tsx"]
+    # AND without the loader, a Node that cannot strip types (before 22.18) refuses the .ts
+    # store in one line, leaving no folder
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
+    if tuple(int(part) for part in version.strip().lstrip("v").split(".")[:2]) >= (22, 18):
+        return
+    refused = harness(example, "run", "--store", "./store.ts", *QUICK, "--repeat", "1",
+                      "--no-progress", "--run-dir", "no")
+    assert refused.returncode == 2 and "--node-arg=--import=tsx" in refused.stderr
+    assert not (example / "no").exists()

@@ -68,6 +68,9 @@ class CachedStore(PlainStore):
         return store
 '''
 
+# Not examples/node-store/store.mjs: that one writes a temporary file per process, which a
+# writer killed by `harness stress` leaves behind; this one reuses one name, so the next writer
+# clears it, and the stress test can ask for no leftovers.
 NODE_STORE = '''import fs from "node:fs";
 
 // Re-reads the file on every load and update.
@@ -108,27 +111,6 @@ export function createStore(path, env) {
   };
 }
 '''
-
-TS_STORE = '''import fs from "node:fs";
-
-type Sessions = Record<string, Record<string, unknown>>;
-interface Outcome { wrote: boolean; reusedBase: boolean }
-
-export function createStore(path: string, env: NodeJS.ProcessEnv) {
-  const read = (): Sessions => JSON.parse(fs.readFileSync(path, "utf8"));
-  return {
-    load: read,
-    update(mutator: (store: Sessions) => void): Outcome {
-      const store = read();
-      mutator(store);
-      fs.writeFileSync(`${path}.ts-tmp`, JSON.stringify(store, null, 2));
-      fs.renameSync(`${path}.ts-tmp`, path);
-      return { wrote: true, reusedBase: false };
-    },
-  };
-}
-'''
-
 
 def make_project(root: Path) -> Path:
     """The user's folder: their stores, and packages named like ours that must never win."""
