@@ -29,8 +29,11 @@ from session_store_harness.measuring.ab import (
     require_complete,
     store_spec_of,
 )
-from session_store_harness.measuring.measure import new_folder, resolve_layout_seed
-from session_store_harness.measuring.runner import new_layout_seed
+from session_store_harness.measuring.measure import (
+    new_folder,
+    resolve_layout_seed,
+    resolve_order_seed,
+)
 from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
 from session_store_harness.writers.console import run_report
@@ -96,7 +99,7 @@ def ab(before_spec: str, after_spec: str, config_file: Path | None, output: Path
               else gate_limits({}, max_regression=max_regression, metrics=metrics))
     plan = AbPlan(before=_config(before_spec, project, values, given),
                   after=_config(after_spec, project, values, given),
-                  order=order, order_seed=_order_seed(order, order_seed),
+                  order=order, order_seed=resolve_order_seed(order, order_seed),
                   layout_seed=None if fixed_layout else resolve_layout_seed(layout_seed),
                   limits=limits, max_repeat=max_repeat)
     runs = measure_ab(plan, new_folder(output), tuple(sys.argv))
@@ -114,12 +117,6 @@ def _config(spec: str, project: ProjectConfig, values: dict[str, Any],
     if side["reuse_loaded_store"]:  # `+reuse` on the command line adds to the file's setting
         merged["reuse_loaded_store"] = True
     return run_config(**merged)
-
-
-def _order_seed(order: str, seed: int | None) -> int | None:
-    if order != "random":
-        return None
-    return new_layout_seed() if seed is None else seed
 
 
 def _report(plan: AbPlan, runs: tuple[Run, Run], output: Path) -> str:

@@ -10,7 +10,6 @@ import click
 from session_store_harness.commands.options import measurement_options, worker_options
 from session_store_harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, HarnessError
 from session_store_harness.generating.profiles import PROFILES
-from session_store_harness.measuring.runner import new_layout_seed
 from session_store_harness.measuring.sweep import (
     ORDERS,
     cell_runs,
@@ -22,6 +21,7 @@ from session_store_harness.measuring.sweep import (
     shard,
 )
 from session_store_harness.model.config import parse_workloads, run_config, store_options
+from session_store_harness.settings.run_values import WORKER_KEYS
 from session_store_harness.stores import STORES
 from session_store_harness.writers.folder import write_text
 from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
@@ -53,11 +53,11 @@ from session_store_harness.writers.sweep_json import SWEEP_FILE, sweep_json
 def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path, workload: str,
           order: str, order_seed: int | None, **values) -> None:
     """Run every cell of sizes x stores x workload x reuse, or one shard of them."""
-    from session_store_harness.measuring.measure import measure, new_folder
+    from session_store_harness.measuring.measure import measure, new_folder, resolve_order_seed
     from session_store_harness.writers.sweep_csv import sweep_csv
 
     names = [name.strip() for name in stores.split(",") if name.strip()]
-    worker = {key: values[key] for key in ("runtime", "worker_cmd", "node_args", "python_path")}
+    worker = {key: values[key] for key in WORKER_KEYS}
     slugs = {name: store_options(name, **worker)["store_spec"].slug for name in names}
     cells = matrix(parse_sizes(sizes), names, reuse, slugs, parse_workloads(workload))
     index, count = parse_shard(shard_text)
@@ -66,12 +66,12 @@ def sweep(sizes: str, stores: str, reuse: str, shard_text: str, output: Path, wo
     configs = [run_config(store=cell.store, store_file=None, target_kb=cell.size_kb,
                           entries=None, reuse_loaded_store=cell.reuse, label=cell.name,
                           workload=cell.workload, **values) for cell in mine]
-    seed = new_layout_seed() if order == "random" and order_seed is None else order_seed
+    seed = resolve_order_seed(order, order_seed)
     ran = run_order(list(zip(mine, configs, strict=True)), order, seed)
     folder = new_folder(output)
     write_text(folder / SWEEP_FILE, sweep_json(
         f"{index}/{count}", [c.as_dict() for c in cells], [c.as_dict() for c in mine], sys.argv,
-        run_order={"order": order, "seed": seed if order == "random" else None,
+        run_order={"order": order, "seed": seed,
                    "cells": [cell.name for cell, _ in ran]}))
     failed = []
     for number, (cell, config) in enumerate(ran, start=1):

@@ -60,6 +60,14 @@ def resolve_layout_seed(layout_seed: int | None) -> int:
     return new_layout_seed() if layout_seed is None else layout_seed
 
 
+def resolve_order_seed(order: str, seed: int | None) -> int | None:
+    """The seed a random order is drawn from (a new one, recorded, when none is given); None
+    for a fixed order."""
+    if order != "random":
+        return None
+    return new_layout_seed() if seed is None else seed
+
+
 def keep(run: Run, folder: Path) -> Run:
     """Write the measured `run` into `folder` (or under TMPDIR) and return it as written."""
     kept, problems = save(run, folder)

@@ -16,7 +16,7 @@ from session_store_harness.settings.project_config import ProjectConfig, StoreTa
 WORKLOAD_KEYS = ("profile", "target_kb", "entries", "seed", "cycles", "sample_every", "repeat",
                  "warmup_cycles", "touch_keys", "workload")
 GENERATED_KEYS = frozenset({"profile", "target_kb", "entries"})  # each excludes store_file
-STORE_KEYS = ("runtime", "worker_cmd", "node_args", "python_path", "reuse_loaded_store")
+WORKER_KEYS = ("runtime", "worker_cmd", "node_args", "python_path")  # how a store is run
 
 
 def run_values(project: ProjectConfig, values: dict[str, Any], given: Set[str],

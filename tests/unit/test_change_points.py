@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -169,7 +168,7 @@ def test_the_csv_twin_has_a_row_per_record_and_empty_cells_for_missing_figures()
     lines = text.splitlines()
     assert len(lines) == 3 and lines[0].startswith("commit,commit_time,branch")
     assert lines[2].split(",").count("") >= 4  # commit_time, no time, no heap figures
-    assert history_csv([record(1, 30.0)]) == history_csv([replace(record(1, 30.0))])
+    assert lines[1].split(",")[0] == sha(1)  # a row per record, in order
 
 
 def test_adds_at_once_lose_no_record(tmp_path: Path) -> None:
