@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from session_store_harness.errors import EXIT_FAILED, HarnessError
+from session_store_harness.measuring.environment import GIT_LOCATION_VARIABLES
 
 GIT_TIMEOUT_S = 120  # a worktree of a large repository takes a while to write out
 PREPARE_TIMEOUT_S = 1800  # `npm ci` in a cold cache
@@ -128,6 +129,6 @@ def _shown(args: Sequence[str]) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    # a GIT_DIR or GIT_WORK_TREE left by a hook would point every command at another repository
-    return {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE",
-                                                             "GIT_INDEX_FILE")}
+    # the same hook-set variables the environment's git readers drop (they write here, so
+    # without GIT_OPTIONAL_LOCKS=0)
+    return {k: v for k, v in os.environ.items() if k not in GIT_LOCATION_VARIABLES}

@@ -29,7 +29,7 @@ from session_store_harness.judging.gate import NO_CHECKS, GateLimits, GateResult
 from session_store_harness.measuring.ab import AbPlan, measure_ab, require_complete
 from session_store_harness.model.config import RunConfig, run_config
 from session_store_harness.model.run import Run
-from session_store_harness.settings.gate_config import gate_limits
+from session_store_harness.settings.gate_config import gate_limits, load_gate_table
 from session_store_harness.settings.project_config import load_project
 from session_store_harness.settings.run_values import WORKLOAD_KEYS, named_or_spec
 from session_store_harness.writers.comparison_files import write_comparison_folder
@@ -113,8 +113,7 @@ def _measured(plan: CiPlan, repo: Path, where: Path, commits: Commits, folder: P
             for side, tree in (("base", base), ("head", head)):
                 prepare(tree, plan.prepare, side)
         before, workload = _side_config(plan, base, plan.base_store or plan.store, None)
-        _, own = _side_config(plan, head, plan.store, None)
-        after, _ = _side_config(plan, head, plan.store, workload)
+        after, own = _side_config(plan, head, plan.store, workload)
         changed = sorted(k for k in set(workload) | set(own) if workload.get(k) != own.get(k))
         if changed:
             notes += (f"the head changes the workload ({', '.join(changed)}): both sides were "
@@ -127,14 +126,13 @@ def _measured(plan: CiPlan, repo: Path, where: Path, commits: Commits, folder: P
 
 def _side_config(plan: CiPlan, tree: Path, store: str, workload: dict[str, Any] | None
                  ) -> tuple[RunConfig, dict[str, Any]]:
-    """One side's run config from its own checkout; `workload` (the base's) fixes the shape."""
-    values, given = {**plan.values, "store_cwd": tree}, set(plan.given)
-    if workload is not None:
-        values.update(workload)
-        given |= set(workload)
+    """One side's run config from its own checkout, and the workload its own configuration
+    asks for; `workload` (the base's), when given, is the one the config measures."""
+    values = {**plan.values, "store_cwd": tree}
     project = load_project(_config_path(plan, tree), cwd=tree)
-    merged = named_or_spec(project, values, given, store)
-    return run_config(**merged), {k: merged[k] for k in WORKLOAD_KEYS if k in merged}
+    merged = named_or_spec(project, values, set(plan.given), store)
+    own = {k: merged[k] for k in WORKLOAD_KEYS if k in merged}
+    return run_config(**{**merged, **(workload or {})}), own
 
 
 def _config_path(plan: CiPlan, tree: Path) -> Path | None:
@@ -145,7 +143,7 @@ def _limits(plan: CiPlan, base: Path, head: Path) -> tuple[GateLimits, tuple[str
     """The merge base's `[gate]` table under the command line's limits, refused before
     anything is measured when it gates nothing; a note when the head's table differs (a pull
     request must not loosen the gate that judges it)."""
-    tables = [_gate_table(plan, tree) for tree in (base, head)]
+    tables = [load_gate_table(_config_path(plan, tree), cwd=tree) for tree in (base, head)]
     limits = gate_limits(tables[0], **plan.gate)
     if (limits.max_peak_rss_mb, limits.max_growth_mb_per_cycle,
             limits.max_regression) == (None, None, None):
@@ -153,11 +151,6 @@ def _limits(plan: CiPlan, base: Path, head: Path) -> tuple[GateLimits, tuple[str
     notes = (("the head changes the [gate] table; the merge base's judged it",)
              if tables[0] != tables[1] else ())
     return limits, notes
-
-
-def _gate_table(plan: CiPlan, tree: Path) -> dict[str, Any]:
-    gate = load_project(_config_path(plan, tree), cwd=tree).table.gate
-    return {} if gate is None else gate.model_dump(exclude_none=True)
 
 
 def ci_json(result: CiResult) -> str:

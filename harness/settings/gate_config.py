@@ -21,12 +21,12 @@ def parse_fraction(value: str | float) -> float:
     return fraction
 
 
-def load_gate_table(path: Path | None) -> dict[str, Any]:
+def load_gate_table(path: Path | None, cwd: Path | None = None) -> dict[str, Any]:
     """The `[tool.harness.gate]` table of the project's configuration (`--config`, else the
-    nearest one), validated with the rest of the file; {} when there is none."""
+    nearest one from `cwd`), validated with the rest of the file; {} when there is none."""
     from session_store_harness.settings.project_config import load_project
 
-    gate = load_project(path).table.gate
+    gate = load_project(path, cwd=cwd).table.gate
     return {} if gate is None else gate.model_dump(exclude_none=True)
 
 

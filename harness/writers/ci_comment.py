@@ -16,8 +16,7 @@ def comment_markdown(result: CiResult, hidden_marker: str, run_url: str | None =
                      footer: str = "") -> str:
     """The comment body; the same text goes to the step summary."""
     commits, (before, after) = result.commits, result.runs
-    head = [hidden_marker, gate_markdown(result.gate).replace("### Memory gate", "## Memory gate",
-                                                              1),
+    head = [hidden_marker, gate_markdown(result.gate, level=2),
             *(f"> ⚠️ {note}\n" for note in result.notes),
             f"Merge base `{commits.base[:12]}` ({commits.base_ref}) → head `{commits.head[:12]}`: "
             f"{len(before.measured)} and {len(after.measured)} repeats, interleaved on one "

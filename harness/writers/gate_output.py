@@ -67,14 +67,14 @@ def _round(value: float | None, unit: str = "", digits: int | None = None) -> fl
     return round(float(value), DIGITS.get(unit, 3) if digits is None else digits) + 0.0
 
 
-def gate_markdown(result: GateResult) -> str:
+def gate_markdown(result: GateResult, level: int = 3) -> str:
     icon = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}
     table = markdown_table(("check", "figure", "limit", "outcome", "detail"), [
         (c.name, _figure(c.value, c.unit), _figure(c.limit, c.unit),
          f"{icon[c.outcome]} {c.outcome}", c.detail) for c in result.checks],
         align_right_from=1)
     notes = "".join(f"\n> {note}\n" for note in result.notes)
-    return f"### Memory gate: {icon[result.outcome]} {result.outcome}\n\n{table}\n{notes}"
+    return f"{'#' * level} Memory gate: {icon[result.outcome]} {result.outcome}\n\n{table}\n{notes}"
 
 
 def gate_error_json(message: str, exit_code: int) -> str:
