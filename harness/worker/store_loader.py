@@ -160,8 +160,11 @@ def entry_mutation(key: str, mutator: EntryMutator) -> Callable[[dict], None]:
     """A whole-store mutator applying an entry mutator to `key`: the mutator gets the entry
     (or None when the key is absent), changes it in place or returns a new one."""
     def mutate(store: dict) -> None:
-        returned = mutator(store.get(key))  # an entry changed in place is in the store
-        if returned is not None:
+        entry = store.get(key)
+        returned = mutator(entry)
+        # an entry changed in place is in the store already: assigning it again would tell a
+        # store that tracks assignments (latefile) that the entry was replaced
+        if returned is not None and returned is not entry:
             store[key] = returned
     return mutate
 

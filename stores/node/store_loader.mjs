@@ -89,8 +89,11 @@ export function entryApi(store) {
  * null when the key is absent), changes it in place or returns a new one. */
 export function entryMutation(key, mutator) {
   return (all) => {
-    const returned = mutator(Object.hasOwn(all, key) ? all[key] : null);
-    if (returned !== undefined && returned !== null) all[key] = returned;
+    const entry = Object.hasOwn(all, key) ? all[key] : null;
+    const returned = mutator(entry);
+    // an entry changed in place is in the store already: assigning it again would tell a
+    // store that tracks assignments (latefile) that the entry was replaced
+    if (returned !== undefined && returned !== null && returned !== entry) all[key] = returned;
   };
 }
 

@@ -216,3 +216,15 @@ def test_the_serialized_cache_is_bounded_by_entries_and_bytes(tmp_path: Path) ->
     assert paths[0] not in SERIALIZED.paths()  # over the limit: not kept
     # a store not kept is still written whole and right
     assert read_bytes(paths[0]) == full_serialize(paths[0])
+
+
+def test_the_workers_touch_reaches_one_entry_and_replaces_none() -> None:
+    # the full workload's mutation, through the loaders' entry_mutation: an entry changed in
+    # place must not count as replaced, or latefile copies it a second time when it settles
+    from session_store_harness.worker.cycles import touch
+
+    tracked = TouchTracking({"a": {"sessionId": "a"}, "b": {"sessionId": "b"}})
+    touch("a", 1)(tracked)
+    assert tracked.touched == {"a"} and tracked.assigned == set()
+    touch("new", 2)(tracked)  # a key that is not there is put in: that one is assigned
+    assert tracked.assigned == {"new"}
