@@ -1,32 +1,55 @@
-"""Session store implementations under test, by name. Standard library only."""
+"""Session store implementations under test, by name. Standard library only.
+
+The registry imports a store's module when the store is asked for: a measured worker runs one
+store, and every module it imports but does not run (latefile's blobs, sqlite's import) would
+sit in the RSS it reports.
+"""
 
 from __future__ import annotations
 
-from session_store_harness.stores.ballast import BallastStore
+import importlib
+from collections.abc import Iterator, Mapping
+
 from session_store_harness.stores.base import (
     LockTimeout,
     SessionStore,
     StoreError,
     UpdateOutcome,
 )
-from session_store_harness.stores.latefile import LateFileStore
-from session_store_harness.stores.padded import PaddedStore
-from session_store_harness.stores.snapshot import SnapshotStore
-from session_store_harness.stores.snapshot_lean import LeanSnapshotStore
-from session_store_harness.stores.sqlite import SqliteStore
-from session_store_harness.stores.wholefile import WholeFileStore
 
-STORES: dict[str, type[SessionStore]] = {
-    store.name: store for store in (WholeFileStore, SnapshotStore, LeanSnapshotStore,
-                                    BallastStore, PaddedStore, LateFileStore, SqliteStore)
+# name -> (module under session_store_harness.stores, class)
+_PLACES: dict[str, tuple[str, str]] = {
+    "wholefile": ("wholefile", "WholeFileStore"),
+    "snapshot": ("snapshot", "SnapshotStore"),
+    "snapshot-lean": ("snapshot_lean", "LeanSnapshotStore"),
+    "ballast": ("ballast", "BallastStore"),
+    "padded": ("padded", "PaddedStore"),
+    "latefile": ("latefile", "LateFileStore"),
+    "sqlite": ("sqlite", "SqliteStore"),
 }
 
 
+class _Registry(Mapping[str, type[SessionStore]]):
+    """The built-in stores by name; a store's module is imported on first look-up."""
+
+    def __getitem__(self, name: str) -> type[SessionStore]:
+        module, attribute = _PLACES[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_PLACES)
+
+    def __len__(self) -> int:
+        return len(_PLACES)
+
+
+STORES: Mapping[str, type[SessionStore]] = _Registry()
+
+
 def store_class(name: str) -> type[SessionStore]:
-    try:
-        return STORES[name]
-    except KeyError:
-        raise StoreError(f"unknown store {name!r}; known: {', '.join(sorted(STORES))}") from None
+    if name not in STORES:
+        raise StoreError(f"unknown store {name!r}; built-in: {', '.join(sorted(STORES))}")
+    return STORES[name]
 
 
 __all__ = ["STORES", "LockTimeout", "SessionStore", "StoreError", "UpdateOutcome", "store_class"]

@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -240,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         channel.send({"type": "error", "message": f"{args.path}: {exc.strerror or exc}"})
         return WORKER_STORE_ERROR
     except Exception as exc:  # a user's store failing its own way: the store's error all the same
+        import traceback  # only here: an import the worker's figures would otherwise carry
+
         traceback.print_exc()  # on stderr, kept in the run folder
         text = " ".join(str(exc).split())
         channel.send({"type": "error", "message": f"the store raised {type(exc).__name__}"

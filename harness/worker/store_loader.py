@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from session_store_harness.errors import WORKER_STORE_ERROR
-from session_store_harness.stores import STORES, StoreError
+from session_store_harness.stores import StoreError, store_class
 from session_store_harness.stores.base import UpdateOutcome
 from session_store_harness.worker.protocol import ENTRY_METHODS
 
@@ -38,9 +38,7 @@ def load_store_class(target: str, python_path: Sequence[str] = ()) -> type:
     """The class `target` names, checked for the store interface; a `StoreError` saying
     exactly what is wrong (no such module, file or class, or which methods are missing)."""
     if ":" not in target:
-        if target not in STORES:
-            raise StoreError(f"unknown store {target!r}; built-in: {', '.join(sorted(STORES))}")
-        return STORES[target]
+        return store_class(target)
     where, _, name = target.rpartition(":")
     for folder in python_path:
         append_path(folder)
@@ -48,13 +46,13 @@ def load_store_class(target: str, python_path: Sequence[str] = ()) -> type:
         module = _module_from_file(Path(where))
     else:
         module = _imported(where, python_path)
-    store_class = getattr(module, name, None)
-    if store_class is None:
+    found = getattr(module, name, None)
+    if found is None:
         raise StoreError(f"{where} has no class {name!r}")
-    if not isinstance(store_class, type):
-        raise StoreError(f"{where}: {name!r} is a {type(store_class).__name__}, not a class")
-    check_interface(store_class, where)
-    return store_class
+    if not isinstance(found, type):
+        raise StoreError(f"{where}: {name!r} is a {type(found).__name__}, not a class")
+    check_interface(found, where)
+    return found
 
 
 def append_path(folder: str) -> None:

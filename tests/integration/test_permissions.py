@@ -38,11 +38,13 @@ def run_as_nobody(code: str, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd="/", timeout=120)
 
 
+# the store's class looked up (its module imported) before dropping root, as the CLI's are
 STORE_CALL = ("import sys; from pathlib import Path\n"
               "from session_store_harness.stores import STORES, StoreError\n"
+              "store_class = STORES[sys.argv[1]]\n"
               + DROP_ROOT +
               "try:\n"
-              "    s = STORES[sys.argv[1]](Path(sys.argv[2])); s.update(lambda m: None)\n"
+              "    s = store_class(Path(sys.argv[2])); s.update(lambda m: None)\n"
               "except StoreError as e:\n"
               "    print(e); sys.exit(3)\n")
 # everything the command imports lazily is imported before dropping root: as nobody the
