@@ -12,7 +12,6 @@ import math
 import os
 import re
 import shlex
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +82,10 @@ def cases_from_config(path: Path) -> list[MemoryCase]:
     """Every case in the file, each checked whole: the first problem is a one-line error."""
     from session_store_harness.settings.project_config import load_project
 
-    tables = _case_tables(_read_toml(path), path)
-    load_project(path)  # the rest of [tool.harness] too: one schema, one file checked whole
+    # one reader and one schema for the whole file: a pyproject.toml's [tool.harness] or a
+    # harness.toml's top level alike
+    section = load_project(path).table.check_memory
+    tables = _case_tables(None if section is None else section.cases, path)
     cases = [_case_from_table(table, number, path) for number, table in enumerate(tables, 1)]
     _check_distinct(cases, path)
     return cases
@@ -140,20 +141,10 @@ def _env_number(text: str) -> float:
         raise ValueError(f"must be a number, got {text!r}") from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise HarnessError(f"{path}: cannot read memory cases ({exc})") from None
-
-
-def _case_tables(data: dict[str, Any], path: Path) -> list[dict[str, Any]]:
-    section: Any = data
-    for key in ("tool", "harness", "check-memory"):
-        section = section.get(key, {}) if isinstance(section, dict) else {}
-    tables = section.get("cases") if isinstance(section, dict) else None
+def _case_tables(tables: Any, path: Path) -> list[dict[str, Any]]:
     if not tables:
-        raise HarnessError(f"{path}: no [[tool.harness.check-memory.cases]] found")
+        raise HarnessError(f"{path}: no [[tool.harness.check-memory.cases]] found (in a "
+                           "harness.toml: [[check-memory.cases]])")
     if not (isinstance(tables, list) and all(isinstance(table, dict) for table in tables)):
         raise HarnessError(f"{path}: tool.harness.check-memory.cases must be an array of "
                            "tables ([[tool.harness.check-memory.cases]])")

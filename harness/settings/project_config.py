@@ -155,6 +155,8 @@ def _harness_table(data: dict[str, Any], path: Path) -> tuple[Any, str]:
     """The harness's table and its dotted prefix: `[tool.harness]` in a pyproject.toml (or
     any file with a `tool` table), the top level of a harness.toml."""
     if path.name != HARNESS_TOML and "tool" in data:
+        if not isinstance(data["tool"], dict):  # `tool = 3`: TOML allows it, nothing reads it
+            raise HarnessError(f"{path}: tool must be a table, got {data['tool']!r}")
         return data["tool"].get("harness", {}), PYPROJECT_PREFIX
     return data, ""
 

@@ -114,7 +114,7 @@ def test_a_file_without_usable_cases_is_refused(tmp_path: Path, text: str) -> No
 
 
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
-    assert "cannot read" in refusal(tmp_path / "missing.toml")
+    assert "no such file" in refusal(tmp_path / "missing.toml")
 
 
 def test_limit_overrides_from_the_environment() -> None:
@@ -158,3 +158,10 @@ def test_timing_out_of_range_is_one_usage_error(interval_ms: float, timeout_s: f
     with pytest.raises(HarnessError) as caught:
         check_timing(interval_ms, timeout_s)
     assert caught.value.exit_code == EXIT_USAGE and fragment in str(caught.value)
+
+
+def test_a_harness_toml_holds_its_cases_at_the_top_level(tmp_path: Path) -> None:
+    # the same file layout every other [tool.harness] table has in a harness.toml
+    path = tmp_path / "harness.toml"
+    path.write_text(GOOD_CASE.replace("tool.harness.", ""))
+    assert [case.name for case in cases_from_config(path)] == ["first"]
