@@ -47,11 +47,11 @@ function scribble(store) {
   store[SCRIBBLE_KEY] = { sessionId: SCRIBBLE_KEY };
 }
 
-// The per-message methods may return promises, as a store's may (the worker awaits them too).
+// Any store method may return a promise (store_loader.mjs); the worker awaits them, so do we.
 async function handle(store, api, kept, request) {
   switch (request.op) {
     case "load": {
-      const loaded = store.load();
+      const loaded = await store.load();
       if (request.keep) kept.set(request.keep, loaded);
       return request.reply ? { store: loaded } : {};
     }
@@ -60,7 +60,7 @@ async function handle(store, api, kept, request) {
       return {};
     case "update": {
       const base = request.base ? kept.get(request.base) : undefined;
-      return { outcome: store.update(mutation(request), base) ?? null };
+      return { outcome: (await store.update(mutation(request), base)) ?? null };
     }
     case "get": {
       const entry = await api.get(request.key);
@@ -70,7 +70,7 @@ async function handle(store, api, kept, request) {
       return { outcome: (await api.updateEntry(request.key, entryMutation(request))) ?? null };
     case "save":
       if (typeof store.save !== "function") throw new Error("the store has no save(store)");
-      store.save(request.store);
+      await store.save(request.store);
       return {};
     default:
       throw new Error(`unknown op ${JSON.stringify(request.op)}`);

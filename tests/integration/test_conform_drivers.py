@@ -51,3 +51,17 @@ def test_a_store_error_is_an_answer_and_the_driver_goes_on(tmp_path: Path) -> No
             driver.do("update")
         path.write_text('{"a": {"sessionId": "a"}}')
         assert driver.do("load", reply=True)["store"] == {"a": {"sessionId": "a"}}
+
+
+@NEEDS_NODE
+def test_a_node_store_whose_methods_are_promises_is_awaited(pr_store: Path,
+                                                            tmp_path: Path) -> None:
+    target = StoreTarget(str(FIXTURES / "async_store.mjs"), "node")
+    with Driver(target, pr_store, tmp_path / "printed.txt", timeout_s=30) as driver:
+        loaded = driver.do("load", reply=True)["store"]
+        assert loaded == json.loads(pr_store.read_text())  # the store, not a pending promise
+        outcome = driver.do("update", set={"conform:async": {"n": 1}})["outcome"]
+        assert outcome == {"wrote": True, "reusedBase": False}
+        assert json.loads(pr_store.read_text())["conform:async"] == {"n": 1}
+        driver.do("save", store={"only": {"sessionId": "only"}})
+        assert json.loads(pr_store.read_text()) == {"only": {"sessionId": "only"}}  # saved by now
