@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from session_store_harness.stores.base import (
     LockTimeout,
@@ -35,9 +36,6 @@ from session_store_harness.stores.sqlite_import import (
     sqlite_text,
     updated_at,
 )
-
-if TYPE_CHECKING:  # imported where used: the registry loads this module in every worker, and
-    import sqlite3  # sqlite3 would add 1.7 MB to the RSS of each, whatever store it runs
 
 DB_SUFFIX = ".db"
 BUSY_TIMEOUT_S = 10.0  # as the JSON stores' lock
@@ -135,7 +133,6 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        import sqlite3  # where used: see TYPE_CHECKING above
         with self._guard:
             connection = self._open()
             try:
@@ -154,7 +151,6 @@ class SqliteStore:
                 raise _locked(self.database, exc) from None
 
     def _read(self, connection: sqlite3.Connection) -> SessionMap:
-        import sqlite3  # where used: see TYPE_CHECKING above
         try:
             return {key: json.loads(text) for key, text in connection.execute(
                 "SELECT key, entry FROM sessions ORDER BY rowid")}
@@ -209,7 +205,6 @@ def _import_once(path: Path, database: Path) -> None:
 
 
 def _connect(database: Path) -> sqlite3.Connection:
-    import sqlite3  # where used: see TYPE_CHECKING above
     try:
         connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                      check_same_thread=False)

@@ -17,10 +17,11 @@ import contextlib
 import json
 import os
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from session_store_harness.stores.base import StoreError
 from session_store_harness.stores.jsonfile import (
@@ -30,9 +31,6 @@ from session_store_harness.stores.jsonfile import (
     member_text,
     too_deep,
 )
-
-if TYPE_CHECKING:  # imported where used, as in stores/sqlite.py: not in every worker
-    import sqlite3
 
 CHUNK_BYTES = 1 << 20
 MAX_ENTRY_CHARS = 256 << 20  # a member still unfinished past this is an error, not a read-ahead
@@ -228,7 +226,6 @@ def import_json(source: Path, target: Path, chunk_bytes: int = CHUNK_BYTES) -> i
 
 
 def _build(members: _Members, tmp: Path, source: Path) -> int:
-    import sqlite3  # where used: see TYPE_CHECKING above
     try:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     except PermissionError:
@@ -301,7 +298,6 @@ def _publish(tmp: Path, target: Path) -> None:
 def export_json(database: Path, target: Path) -> int:
     """Write the sessions of `database` to the new file `target` as the JSON stores write
     them (`JSON.stringify(store, null, 2)`), a row at a time; the number of sessions."""
-    import sqlite3  # where used: see TYPE_CHECKING above
     try:
         connection = sqlite3.connect(database)
         rows = connection.execute("SELECT key, entry FROM sessions ORDER BY rowid")
