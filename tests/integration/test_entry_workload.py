@@ -115,7 +115,7 @@ def test_a_sweep_over_both_workloads_writes_each_cell_with_its_workload(tmp_path
 def test_the_bench_entry_operations_call_the_stores_own_methods(
         tmp_path: Path, pr_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from session_store_harness.measuring.bench_ops import entry_get, entry_paths, entry_update
-    from session_store_harness.stores import WholeFileStore
+    from session_store_harness.stores.wholefile import WholeFileStore
     from session_store_harness.worker.store_loader import load_store_class
 
     # GIVEN the user's store with its own methods, counting its calls
